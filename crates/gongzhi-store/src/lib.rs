@@ -1,1 +1,81 @@
-//! placeholder
+//! The event store of DESIGN §5: one backend-neutral trait, [`EventStore`], with a SQLite
+//! and a PostgreSQL implementation chosen at run time from the URL scheme ([`connect`]).
+//!
+//! The store knows streams, versions, positions and JSON payloads, not the domain: decoding
+//! payloads into domain events is the caller's business. Only this crate and the views
+//! crate talk SQL.
+
+mod any;
+mod error;
+mod migrate;
+mod postgres;
+mod sqlite;
+mod tail;
+mod types;
+
+pub use any::{AnyEventStore, connect};
+pub use error::{AppendError, StoreError};
+pub use migrate::{Backend, Migration, migrations};
+pub use postgres::{PostgresEventStore, PostgresOptions};
+pub use sqlite::{SqliteEventStore, SqliteOptions};
+pub use tail::Tail;
+pub use types::{AppendRequest, Appended, Metadata, NewEvent, Position, StoredEvent};
+
+use std::future::Future;
+
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// What every event store backend does. Implementations guarantee:
+///
+/// - `append` is atomic: all events of a request are stored, or none;
+/// - it refuses with [`AppendError::VersionConflict`] unless the stream is exactly at the
+///   expected version, so two concurrent commands on one stream never both win;
+/// - a request whose idempotency key was seen before writes nothing and returns the
+///   original [`Appended`] with `replayed: true`;
+/// - `read_all` returns events in global [`Position`] order, without gaps: an event that
+///   commits late is never skipped by a reader that has already moved past its neighbours.
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends events to one stream.
+    fn append(
+        &self,
+        request: AppendRequest<'_>,
+    ) -> impl Future<Output = Result<Appended, AppendError>> + Send;
+
+    /// The result of an earlier append made with this idempotency key, if any.
+    fn find_idempotent(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Appended>, StoreError>> + Send;
+
+    /// Every event of one stream, in version order.
+    fn read_stream(
+        &self,
+        stream_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events after `after`, in global order.
+    fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Changes whenever this process commits an append, so a tailing reader in the same
+    /// process wakes at once; readers in other processes poll (see [`Tail`]).
+    fn appended(&self) -> watch::Receiver<u64>;
+
+    /// A consumer's saved position (`Position::START` if it has none).
+    fn load_checkpoint(
+        &self,
+        consumer: &str,
+    ) -> impl Future<Output = Result<Position, StoreError>> + Send;
+
+    /// Saves a consumer's position. Consumers whose effect lives in another database keep
+    /// their checkpoint there instead, in the same transaction as the effect.
+    fn save_checkpoint(
+        &self,
+        consumer: &str,
+        position: Position,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

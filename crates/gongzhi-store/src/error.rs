@@ -1,0 +1,49 @@
+//! Store errors. A unique violation on the stream version is a version conflict, never a
+//! generic database error.
+
+use uuid::Uuid;
+
+use crate::types::Position;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported store URL '{0}': use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("event store unavailable: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored row that cannot be read back. Reported with where it is, never skipped.
+    #[error("stored event at position {position} in stream {stream_id} is unreadable: {reason}")]
+    Corrupt {
+        position: Position,
+        stream_id: Uuid,
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("stream {stream_id} is at version {actual}, not the expected {expected}")]
+    VersionConflict {
+        stream_id: Uuid,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("event {0} is already stored")]
+    DuplicateEvent(Uuid),
+    #[error("an append must carry at least one event")]
+    Empty,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AppendError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(error))
+    }
+}

@@ -1,0 +1,420 @@
+//! The PostgreSQL event store: each service in its own schema, gap-free global order by
+//! `(transaction_id, position)` read below the oldest running transaction.
+
+use std::str::FromStr;
+
+use chrono::Utc;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{Postgres, Row, Transaction};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::EventStore;
+use crate::error::{AppendError, StoreError};
+use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
+use crate::types::{AppendRequest, Appended, Metadata, Position, StoredEvent, from_micros, micros};
+
+/// How to reach a PostgreSQL store.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    pub url: String,
+    /// The schema holding this service's tables (`public` if unset).
+    pub schema: Option<String>,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("PostgresOptions")
+            .field("url", &"<redacted>")
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl PostgresOptions {
+    /// Parses a `postgres://` URL; a `schema=NAME` query parameter selects the schema.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        }
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut schema = None;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("schema=") {
+                Some(name) => schema = Some(name.to_owned()),
+                None => kept.push(pair),
+            }
+        }
+        if let Some(name) = &schema {
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                return Err(StoreError::UnsupportedUrl(format!(
+                    "schema '{name}' must be [a-z0-9_]+"
+                )));
+            }
+        }
+        let url = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        Ok(Self {
+            url,
+            schema,
+            max_connections: 16,
+        })
+    }
+
+    pub(crate) fn connect_options(&self) -> Result<PgConnectOptions, StoreError> {
+        let options = PgConnectOptions::from_str(&self.url)?;
+        Ok(match &self.schema {
+            Some(schema) => options.options([("search_path", schema.as_str())]),
+            None => options,
+        })
+    }
+}
+
+/// Opens a pool on the service's schema (creating it) and applies migrations.
+pub(crate) async fn open_pool(options: &PostgresOptions) -> Result<PgPool, StoreError> {
+    if let Some(schema) = &options.schema {
+        let bootstrap = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(PgConnectOptions::from_str(&options.url)?)
+            .await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&bootstrap)
+            .await
+            .or_else(ignore_concurrent_create)?;
+        bootstrap.close().await;
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(2))
+        .connect_with(options.connect_options()?)
+        .await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Two services creating the same schema at once: one of them loses a race on the catalog.
+fn ignore_concurrent_create(
+    error: sqlx::Error,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Ok(Default::default()),
+        _ => Err(error),
+    }
+}
+
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Several copies of a service may start at once; one migrates, the others wait.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('gongzhi-migrate:' || current_schema()))")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(CREATE_MIGRATIONS_TABLE)
+        .execute(&mut *tx)
+        .await?;
+    for migration in migrations(Backend::Postgres) {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if applied.is_some() {
+            continue;
+        }
+        let fail = |source| StoreError::Migration {
+            name: migration.name,
+            source,
+        };
+        sqlx::raw_sql(migration.sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(micros(Utc::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        tracing::info!(migration = migration.name, "applied migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The PostgreSQL implementation of [`EventStore`].
+#[derive(Debug, Clone)]
+pub struct PostgresEventStore {
+    pool: PgPool,
+    appended: watch::Sender<u64>,
+}
+
+const EVENT_COLUMNS: &str = "position, transaction_id, event_id, stream_id, stream_version, context, \
+     event_type, schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
+
+impl PostgresEventStore {
+    /// Connects, creates the schema if needed and migrates.
+    pub async fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
+        Ok(Self {
+            pool: open_pool(options).await?,
+            appended: watch::Sender::new(0),
+        })
+    }
+
+    /// The connection pool, for tests and benchmarks that measure beside the store.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn current_version(
+        executor: impl sqlx::PgExecutor<'_>,
+        stream_id: Uuid,
+    ) -> Result<u64, sqlx::Error> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_one(executor)
+                .await?;
+        Ok(version.unwrap_or(0) as u64)
+    }
+
+    async fn insert_events(
+        tx: &mut Transaction<'_, Postgres>,
+        request: &AppendRequest<'_>,
+    ) -> Result<Position, AppendError> {
+        let metadata = request.metadata;
+        let mut last = Position::START;
+        for (offset, event) in request.events.iter().enumerate() {
+            let version = request.expected_version + offset as u64 + 1;
+            let inserted = sqlx::query_as::<_, (i64, i64)>(
+                "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
+                 schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 RETURNING transaction_id, position",
+            )
+            .bind(event.event_id)
+            .bind(request.stream_id)
+            .bind(version as i64)
+            .bind(event.context)
+            .bind(event.event_type)
+            .bind(event.schema_version as i32)
+            .bind(Json(&event.payload))
+            .bind(&metadata.actor)
+            .bind(metadata.correlation_id)
+            .bind(metadata.causation_id)
+            .bind(metadata.idempotency_key.as_deref())
+            .bind(micros(metadata.recorded_at))
+            .fetch_one(&mut **tx)
+            .await;
+            match inserted {
+                Ok((commit, sequence)) => last = Position::new(commit, sequence),
+                Err(error) if constraint_is(&error, "events_stream_version") => {
+                    return Err(AppendError::VersionConflict {
+                        stream_id: request.stream_id,
+                        expected: request.expected_version,
+                        actual: request.expected_version + 1,
+                    });
+                }
+                Err(error) if constraint_is(&error, "events_event_id_key") => {
+                    return Err(AppendError::DuplicateEvent(event.event_id));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(last)
+    }
+
+    async fn try_append(&self, request: AppendRequest<'_>) -> Result<Appended, AppendError> {
+        let mut tx = self.pool.begin().await?;
+        let actual = Self::current_version(&mut *tx, request.stream_id).await?;
+        if actual != request.expected_version {
+            return Err(AppendError::VersionConflict {
+                stream_id: request.stream_id,
+                expected: request.expected_version,
+                actual,
+            });
+        }
+        let last_position = match Self::insert_events(&mut tx, &request).await {
+            Err(AppendError::VersionConflict {
+                stream_id,
+                expected,
+                ..
+            }) => {
+                drop(tx);
+                let actual = Self::current_version(&self.pool, stream_id).await?;
+                return Err(AppendError::VersionConflict {
+                    stream_id,
+                    expected,
+                    actual,
+                });
+            }
+            other => other?,
+        };
+        let appended = Appended {
+            stream_id: request.stream_id,
+            first_version: request.expected_version + 1,
+            last_version: request.expected_version + request.events.len() as u64,
+            last_position,
+            replayed: false,
+        };
+        if let Some(key) = &request.metadata.idempotency_key {
+            let stored = sqlx::query(
+                "INSERT INTO idempotency_keys (key, stream_id, first_version, last_version, commit_key, last_position) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(request.stream_id)
+            .bind(appended.first_version as i64)
+            .bind(appended.last_version as i64)
+            .bind(last_position.commit)
+            .bind(last_position.sequence)
+            .execute(&mut *tx)
+            .await?;
+            if stored.rows_affected() == 0 {
+                // A concurrent retry with the same key won; ours rolls back.
+                drop(tx);
+                return self.find_idempotent(key).await?.ok_or_else(|| {
+                    AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound))
+                });
+            }
+        }
+        tx.commit().await?;
+        self.appended.send_modify(|n| *n += 1);
+        Ok(appended)
+    }
+}
+
+fn constraint_is(error: &sqlx::Error, name: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(name))
+}
+
+fn event_from_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let Json(payload): Json<serde_json::Value> = row.try_get("payload")?;
+    Ok(StoredEvent {
+        position: Position::new(row.try_get("transaction_id")?, row.try_get("position")?),
+        event_id: row.try_get("event_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
+        context: row.try_get("context")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+        payload,
+        metadata: Metadata {
+            actor: row.try_get("actor")?,
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            idempotency_key: row.try_get("idempotency_key")?,
+            recorded_at: from_micros(row.try_get("recorded_at")?),
+        },
+    })
+}
+
+impl EventStore for PostgresEventStore {
+    async fn append(&self, request: AppendRequest<'_>) -> Result<Appended, AppendError> {
+        if request.events.is_empty() {
+            return Err(AppendError::Empty);
+        }
+        if let Some(key) = &request.metadata.idempotency_key {
+            if let Some(original) = self.find_idempotent(key).await? {
+                return Ok(original);
+            }
+        }
+        self.try_append(request).await
+    }
+
+    async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_id, first_version, last_version, commit_key, last_position \
+             FROM idempotency_keys WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Appended {
+                stream_id: row.try_get("stream_id")?,
+                first_version: row.try_get::<i64, _>("first_version")? as u64,
+                last_version: row.try_get::<i64, _>("last_version")? as u64,
+                last_position: Position::new(
+                    row.try_get("commit_key")?,
+                    row.try_get("last_position")?,
+                ),
+                replayed: true,
+            })
+        })
+        .transpose()
+    }
+
+    async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"
+        ))
+        .bind(stream_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        // Only rows of transactions older than every running one: those can no longer
+        // change, so nothing can appear behind a reader later.
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events \
+             WHERE (transaction_id, position) > ($1, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY transaction_id, position LIMIT $3"
+        ))
+        .bind(after.commit)
+        .bind(after.sequence)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    fn appended(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
+    async fn load_checkpoint(&self, consumer: &str) -> Result<Position, StoreError> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT commit_key, position FROM checkpoints WHERE consumer = $1")
+                .bind(consumer)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map_or(Position::START, |(commit, sequence)| {
+            Position::new(commit, sequence)
+        }))
+    }
+
+    async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
+             position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(consumer)
+        .bind(position.commit)
+        .bind(position.sequence)
+        .bind(micros(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the event store: one conformance suite run on both backends, and
+//! the PostgreSQL ordering stress test.
+
+mod conformance;
+mod ordering;
+mod support;

@@ -1,0 +1,1 @@
+//! The PostgreSQL ordering stress test.
