@@ -343,20 +343,28 @@ impl CaseEvent {
         }
     }
 
-    /// Rebuilds an event from its stored type, schema version and payload, upcasting old
-    /// payloads first.
+    /// Rebuilds an event from its stored type, schema version and payload text, upcasting
+    /// old payloads first.
     pub fn from_stored(
         event_type: &str,
         schema_version: u32,
-        payload: serde_json::Value,
+        payload: &str,
     ) -> Result<Self, DecodeError> {
         let fail = |reason: String| DecodeError {
             event_type: event_type.to_owned(),
             schema_version,
             reason,
         };
-        let payload = crate::upcast::upcast(event_type, schema_version, payload).map_err(fail)?;
-        let tagged = serde_json::json!({ "type": event_type, "data": payload });
+        if schema_version == current_schema_version(event_type) {
+            // The common case: one parse, no intermediate value. Event type names are
+            // plain identifiers, so they need no escaping.
+            let tagged = format!(r#"{{"type":"{event_type}","data":{payload}}}"#);
+            return serde_json::from_str(&tagged).map_err(|e| fail(e.to_string()));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(payload).map_err(|e| fail(format!("payload is not JSON: {e}")))?;
+        let value = crate::upcast::upcast(event_type, schema_version, value).map_err(fail)?;
+        let tagged = serde_json::json!({ "type": event_type, "data": value });
         serde_json::from_value(tagged).map_err(|e| fail(e.to_string()))
     }
 }

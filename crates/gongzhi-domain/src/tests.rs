@@ -903,9 +903,9 @@ mod events {
             feedback(Satisfaction::Unsatisfied),
         ];
         for event in events {
-            let stored = event.to_payload();
-            let back =
-                CaseEvent::from_stored(event.event_type(), event.schema_version(), stored).unwrap();
+            let stored = event.to_payload().to_string();
+            let back = CaseEvent::from_stored(event.event_type(), event.schema_version(), &stored)
+                .unwrap();
             assert_eq!(back, event);
         }
     }
@@ -924,7 +924,7 @@ mod events {
             "anonymous": false,
             "filed_at": "2026-01-10T02:00:00Z"
         });
-        let event = CaseEvent::from_stored("ConcernFiled", 1, v1).unwrap();
+        let event = CaseEvent::from_stored("ConcernFiled", 1, &v1.to_string()).unwrap();
         let CaseEvent::ConcernFiled {
             reporter,
             confidential,
@@ -946,8 +946,16 @@ mod events {
 
     #[test]
     fn an_unknown_schema_version_is_a_decode_error_not_a_guess() {
-        let refused = CaseEvent::from_stored("CaseTriaged", 7, serde_json::json!({})).unwrap_err();
+        let refused = CaseEvent::from_stored("CaseTriaged", 7, "{}").unwrap_err();
         assert_eq!(refused.schema_version, 7);
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_is_a_decode_error() {
+        let refused = CaseEvent::from_stored("CaseTriaged", 1, "{not json").unwrap_err();
+        assert_eq!(refused.event_type, "CaseTriaged");
+        let refused = CaseEvent::from_stored("ConcernFiled", 1, "[1,").unwrap_err();
+        assert!(refused.reason.contains("not JSON"), "{refused}");
     }
 
     #[test]

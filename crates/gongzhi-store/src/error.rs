@@ -3,8 +3,6 @@
 
 use uuid::Uuid;
 
-use crate::types::Position;
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported store URL '{0}': use sqlite://PATH or postgres://...")]
@@ -16,13 +14,6 @@ pub enum StoreError {
         name: &'static str,
         #[source]
         source: sqlx::Error,
-    },
-    /// A stored row that cannot be read back. Reported with where it is, never skipped.
-    #[error("stored event at position {position} in stream {stream_id} is unreadable: {reason}")]
-    Corrupt {
-        position: Position,
-        stream_id: Uuid,
-        reason: String,
     },
 }
 

@@ -162,7 +162,7 @@ pub struct PostgresEventStore {
 }
 
 const EVENT_COLUMNS: &str = "position, transaction_id, event_id, stream_id, stream_version, context, \
-     event_type, schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
+     event_type, schema_version, payload::text AS payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
 
 impl PostgresEventStore {
     /// Connects, creates the schema if needed and migrates.
@@ -301,7 +301,7 @@ fn constraint_is(error: &sqlx::Error, name: &str) -> bool {
 }
 
 fn event_from_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let Json(payload): Json<serde_json::Value> = row.try_get("payload")?;
+    let payload: String = row.try_get("payload")?;
     Ok(StoredEvent {
         position: Position::new(row.try_get("transaction_id")?, row.try_get("position")?),
         event_id: row.try_get("event_id")?,

@@ -245,12 +245,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error, what: &str) -> bool {
 fn event_from_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let position = Position::new(0, row.try_get("position")?);
     let stream_id: Uuid = row.try_get("stream_id")?;
-    let payload_text: String = row.try_get("payload")?;
-    let payload = serde_json::from_str(&payload_text).map_err(|e| StoreError::Corrupt {
-        position,
-        stream_id,
-        reason: format!("payload is not JSON: {e}"),
-    })?;
+    let payload: String = row.try_get("payload")?;
     Ok(StoredEvent {
         position,
         event_id: row.try_get("event_id")?,

@@ -93,7 +93,8 @@ pub struct StoredEvent {
     pub context: String,
     pub event_type: String,
     pub schema_version: u32,
-    pub payload: serde_json::Value,
+    /// The payload's JSON text as stored; callers decode it into their own types.
+    pub payload: String,
     pub metadata: Metadata,
 }
 
