@@ -1,1 +1,5 @@
-//! System tests.
+//! System tests: whole stories through the service, the event store and the projections,
+//! on SQLite and on PostgreSQL.
+
+mod story;
+mod support;

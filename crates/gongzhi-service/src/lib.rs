@@ -1,1 +1,13 @@
-//! placeholder
+//! Command handling: load a case's stream, fold it, `decide`, append with the version it
+//! was decided on. Idempotency keys make retries safe; the expected version makes
+//! concurrent commands on one case conflict instead of both winning.
+
+mod clock;
+mod error;
+mod filing;
+mod service;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::CommandError;
+pub use filing::{Filing, secret_digest};
+pub use service::{CaseService, CommandOutcome, Policy, RequestMeta};

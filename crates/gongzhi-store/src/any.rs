@@ -62,6 +62,10 @@ impl EventStore for AnyEventStore {
         dispatch!(self, store => store.read_all(after, limit).await)
     }
 
+    async fn count(&self) -> Result<u64, StoreError> {
+        dispatch!(self, store => store.count().await)
+    }
+
     fn appended(&self) -> watch::Receiver<u64> {
         dispatch!(self, store => store.appended())
     }

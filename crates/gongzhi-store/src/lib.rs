@@ -16,8 +16,8 @@ mod types;
 pub use any::{AnyEventStore, connect};
 pub use error::{AppendError, StoreError};
 pub use migrate::{Backend, Migration, migrations};
-pub use postgres::{PostgresEventStore, PostgresOptions};
-pub use sqlite::{SqliteEventStore, SqliteOptions};
+pub use postgres::{PostgresEventStore, PostgresOptions, open_pool as open_postgres};
+pub use sqlite::{SqliteEventStore, SqliteOptions, open_pools as open_sqlite};
 pub use tail::Tail;
 pub use types::{AppendRequest, Appended, Metadata, NewEvent, Position, StoredEvent};
 
@@ -53,6 +53,9 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         stream_id: Uuid,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// How many events are stored (for progress bars; not a position).
+    fn count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Up to `limit` events after `after`, in global order.
     fn read_all(

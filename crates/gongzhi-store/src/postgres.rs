@@ -83,7 +83,7 @@ impl PostgresOptions {
 }
 
 /// Opens a pool on the service's schema (creating it) and applies migrations.
-pub(crate) async fn open_pool(options: &PostgresOptions) -> Result<PgPool, StoreError> {
+pub async fn open_pool(options: &PostgresOptions) -> Result<PgPool, StoreError> {
     if let Some(schema) = &options.schema {
         let bootstrap = PgPoolOptions::new()
             .max_connections(1)
@@ -386,6 +386,13 @@ impl EventStore for PostgresEventStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count as u64)
     }
 
     fn appended(&self) -> watch::Receiver<u64> {

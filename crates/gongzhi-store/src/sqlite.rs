@@ -72,9 +72,7 @@ impl SqliteOptions {
 }
 
 /// Opens the writer and reader pools of a SQLite database and applies migrations.
-pub(crate) async fn open_pools(
-    options: &SqliteOptions,
-) -> Result<(SqlitePool, SqlitePool), StoreError> {
+pub async fn open_pools(options: &SqliteOptions) -> Result<(SqlitePool, SqlitePool), StoreError> {
     if let Some(parent) = options.path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     }
@@ -324,6 +322,13 @@ impl EventStore for SqliteEventStore {
         .fetch_all(&self.readers)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(count as u64)
     }
 
     fn appended(&self) -> watch::Receiver<u64> {

@@ -1,1 +1,18 @@
-//! placeholder
+//! Read models (DESIGN §4, §6) kept current by projection: the case summary and the daily
+//! statistics rows. The projection itself is pure ([`project`]); [`ViewStore`] persists its
+//! results with the projector's checkpoint in the same transaction, and [`Projector`]
+//! follows an event store and can rebuild every view from position zero.
+
+mod error;
+mod projection;
+mod projector;
+mod stats;
+mod store;
+mod summary;
+
+pub use error::ProjectionError;
+pub use projection::{Batch, project};
+pub use projector::{Progress, Projector};
+pub use stats::{StatCounts, StatKey};
+pub use store::ViewStore;
+pub use summary::CaseSummary;

@@ -1,0 +1,29 @@
+//! Why a command was not carried out.
+
+use gongzhi_domain::{DecodeError, DomainError};
+use gongzhi_store::{Position, StoreError};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The domain refused; nothing was written.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The case changed since the caller (or this service) read it (HTTP 409).
+    #[error("case {case_id} is at version {actual}, not {expected}: reload and retry")]
+    VersionConflict {
+        case_id: Uuid,
+        expected: u64,
+        actual: u64,
+    },
+    /// A stored event could not be read back; reported with where it is.
+    #[error("event at position {position} in stream {stream_id} cannot be decoded: {source}")]
+    Decode {
+        position: Position,
+        stream_id: Uuid,
+        #[source]
+        source: DecodeError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,209 @@
+//! The command handler for one event store.
+
+use std::sync::Arc;
+
+use gongzhi_domain::{
+    Actor, Calendar, Case, CaseEvent, CaseId, Command, Rules, SlaPolicy, Status, decide,
+};
+use gongzhi_store::{
+    AppendError, AppendRequest, Appended, EventStore, Metadata, NewEvent, StoredEvent,
+};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::CommandError;
+
+/// The SLA policy and calendar decisions are made under.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub sla: SlaPolicy,
+    pub calendar: Calendar,
+}
+
+/// What travels with a command besides its body.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// A retry with the same key returns the first result and writes nothing.
+    pub idempotency_key: Option<String>,
+    /// `If-Match`: refuse unless the case is at this version.
+    pub expected_version: Option<u64>,
+    pub correlation_id: Option<Uuid>,
+}
+
+/// The result of a command.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub case_id: CaseId,
+    /// The case's version after the command.
+    pub version: u64,
+    pub status: Option<Status>,
+    /// What was appended; `None` when the command had nothing to do (a timer tick).
+    pub appended: Option<Appended>,
+    pub events: Vec<CaseEvent>,
+}
+
+/// Handles commands against one event store.
+pub struct CaseService<S: EventStore> {
+    store: S,
+    policy: Arc<Policy>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: EventStore> CaseService<S> {
+    pub fn new(store: S, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            policy,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Loads a case as its stream says it is.
+    pub async fn load(&self, case_id: CaseId) -> Result<Case, CommandError> {
+        let stored = self.store.read_stream(case_id.as_uuid()).await?;
+        fold(case_id, &stored)
+    }
+
+    /// Decides `command` against the case and appends the result.
+    pub async fn execute(
+        &self,
+        case_id: CaseId,
+        actor: &Actor,
+        command: &Command,
+        meta: &RequestMeta,
+    ) -> Result<CommandOutcome, CommandError> {
+        if let Some(key) = &meta.idempotency_key {
+            if let Some(original) = self.store.find_idempotent(key).await? {
+                return self.replayed(original).await;
+            }
+        }
+        let case = self.load(case_id).await?;
+        if let Some(expected) = meta.expected_version.filter(|v| *v != case.version) {
+            return Err(CommandError::VersionConflict {
+                case_id: case_id.as_uuid(),
+                expected,
+                actual: case.version,
+            });
+        }
+        let now = self.clock.now();
+        let rules = Rules {
+            now,
+            sla: &self.policy.sla,
+            calendar: &self.policy.calendar,
+        };
+        let events = decide(&case, actor, command, &rules)?;
+        if events.is_empty() {
+            return Ok(CommandOutcome {
+                case_id,
+                version: case.version,
+                status: case.status,
+                appended: None,
+                events,
+            });
+        }
+        let new_events: Vec<NewEvent> = events.iter().map(to_new_event).collect();
+        let metadata = Metadata {
+            actor: actor.label(),
+            correlation_id: meta.correlation_id.unwrap_or_else(Uuid::now_v7),
+            causation_id: None,
+            idempotency_key: meta.idempotency_key.clone(),
+            recorded_at: now,
+        };
+        let request = AppendRequest {
+            stream_id: case_id.as_uuid(),
+            expected_version: case.version,
+            events: &new_events,
+            metadata: &metadata,
+        };
+        let appended = match self.store.append(request).await {
+            Ok(appended) => appended,
+            Err(AppendError::VersionConflict {
+                expected, actual, ..
+            }) => {
+                return Err(CommandError::VersionConflict {
+                    case_id: case_id.as_uuid(),
+                    expected,
+                    actual,
+                });
+            }
+            Err(AppendError::Store(error)) => return Err(error.into()),
+            Err(error @ (AppendError::DuplicateEvent(_) | AppendError::Empty)) => {
+                unreachable!("fresh event ids and a non-empty decision: {error}")
+            }
+        };
+        if appended.replayed {
+            // A concurrent retry with the same key got there first.
+            return self.replayed(appended).await;
+        }
+        let status = events
+            .iter()
+            .fold(case, |case, event| case.evolve(event, now))
+            .status;
+        Ok(CommandOutcome {
+            case_id,
+            version: appended.last_version,
+            status,
+            appended: Some(appended),
+            events,
+        })
+    }
+
+    /// The outcome of an earlier append, as the retried caller should see it.
+    async fn replayed(&self, original: Appended) -> Result<CommandOutcome, CommandError> {
+        let case_id = CaseId::from_uuid(original.stream_id);
+        let stored = self.store.read_stream(original.stream_id).await?;
+        let upto: Vec<StoredEvent> = stored
+            .into_iter()
+            .take_while(|e| e.stream_version <= original.last_version)
+            .collect();
+        let case = fold(case_id, &upto)?;
+        let events = upto
+            .iter()
+            .filter(|e| e.stream_version >= original.first_version)
+            .map(|e| decode(e))
+            .collect::<Result<_, _>>()?;
+        Ok(CommandOutcome {
+            case_id,
+            version: original.last_version,
+            status: case.status,
+            appended: Some(original),
+            events,
+        })
+    }
+}
+
+fn to_new_event(event: &CaseEvent) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        context: event.context().as_str(),
+        event_type: event.event_type(),
+        schema_version: event.schema_version(),
+        payload: event.to_payload(),
+    }
+}
+
+fn decode(stored: &StoredEvent) -> Result<CaseEvent, CommandError> {
+    CaseEvent::from_stored(&stored.event_type, stored.schema_version, &stored.payload).map_err(
+        |source| CommandError::Decode {
+            position: stored.position,
+            stream_id: stored.stream_id,
+            source,
+        },
+    )
+}
+
+fn fold(case_id: CaseId, stored: &[StoredEvent]) -> Result<Case, CommandError> {
+    let mut case = Case::new(case_id);
+    for event in stored {
+        case = case.evolve(&decode(event)?, event.metadata.recorded_at);
+    }
+    Ok(case)
+}

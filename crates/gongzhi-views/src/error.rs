@@ -1,0 +1,32 @@
+//! Why a projection stopped. The projector never skips an event it cannot apply: it stops
+//! and says which one.
+
+use gongzhi_domain::DecodeError;
+use gongzhi_store::{Position, StoreError};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("event at position {position} in stream {stream_id} cannot be decoded: {source}")]
+    Decode {
+        position: Position,
+        stream_id: Uuid,
+        #[source]
+        source: DecodeError,
+    },
+    #[error(
+        "event at position {position} in stream {stream_id} has version {version}, but the view is at {applied}: events are missing"
+    )]
+    Gap {
+        position: Position,
+        stream_id: Uuid,
+        version: u64,
+        applied: u64,
+    },
+    #[error("view store: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event store: {0}")]
+    Store(#[from] StoreError),
+    #[error("stored view row is unreadable: {0}")]
+    CorruptView(String),
+}

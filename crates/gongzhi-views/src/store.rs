@@ -1,0 +1,307 @@
+//! Where read models live: the same SQLite file or PostgreSQL schema layout as the event
+//! store (one migration set), written only by the projector.
+
+use std::sync::LazyLock;
+
+use gongzhi_domain::CaseId;
+use gongzhi_store::{
+    Position, PostgresOptions, SqliteOptions, StoreError, open_postgres, open_sqlite,
+};
+use sqlx::types::Json;
+use sqlx::{PgPool, Row, SqlitePool};
+use uuid::Uuid;
+
+use crate::error::ProjectionError;
+use crate::projection::Batch;
+use crate::stats::{StatCounts, StatKey};
+use crate::summary::CaseSummary;
+
+/// The read-model database, either backend.
+#[derive(Debug, Clone)]
+pub enum ViewStore {
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+const UPSERT_SUMMARY: &str = "INSERT INTO case_summary \
+    (case_id, tracking_code, status, community, category, channel, unit, filed_at, updated_at, overdue, version, doc) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    ON CONFLICT (case_id) DO UPDATE SET tracking_code = excluded.tracking_code, status = excluded.status, \
+    community = excluded.community, category = excluded.category, channel = excluded.channel, \
+    unit = excluded.unit, filed_at = excluded.filed_at, updated_at = excluded.updated_at, \
+    overdue = excluded.overdue, version = excluded.version, doc = excluded.doc";
+
+const SAVE_CHECKPOINT: &str = "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
+    position = excluded.position, updated_at = excluded.updated_at";
+
+static ADD_STATS: LazyLock<String> = LazyLock::new(|| {
+    let columns = StatCounts::COLUMNS;
+    let placeholders: Vec<String> = (1..=5 + columns.len()).map(|n| format!("${n}")).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = case_stats_daily.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO case_stats_daily (day, community, category, channel, unit, {}) VALUES ({}) \
+         ON CONFLICT (day, community, category, channel, unit) DO UPDATE SET {}",
+        columns.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    )
+});
+
+static SELECT_STATS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT day, community, category, channel, unit, {} FROM case_stats_daily \
+         ORDER BY day, community, category, channel, unit",
+        StatCounts::COLUMNS.join(", ")
+    )
+});
+
+/// Writes a batch inside an open transaction. The SQL is the same on both backends; only
+/// the transaction type differs, hence a macro rather than a generic function.
+macro_rules! write_batch {
+    ($tx:expr, $batch:expr, $consumer:expr) => {{
+        for case_id in &$batch.dirty {
+            let summary = &$batch.summaries[case_id];
+            sqlx::query(UPSERT_SUMMARY)
+                .bind(case_id.as_uuid())
+                .bind(&summary.tracking_code)
+                .bind(summary.status.as_str())
+                .bind(&summary.community)
+                .bind(summary.category.as_deref())
+                .bind(summary.channel.as_str())
+                .bind(summary.unit.as_deref())
+                .bind(summary.filed_at.timestamp_micros())
+                .bind(summary.updated_at.timestamp_micros())
+                .bind(summary.overdue)
+                .bind(summary.version as i64)
+                .bind(Json(summary))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for (key, counts) in &$batch.stats.0 {
+            let mut query = sqlx::query(&ADD_STATS)
+                .bind(&key.day)
+                .bind(&key.community)
+                .bind(&key.category)
+                .bind(&key.channel)
+                .bind(&key.unit);
+            for value in counts.values() {
+                query = query.bind(value);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+        if let Some(position) = $batch.position {
+            sqlx::query(SAVE_CHECKPOINT)
+                .bind($consumer)
+                .bind(position.commit)
+                .bind(position.sequence)
+                .bind(chrono::Utc::now().timestamp_micros())
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
+impl ViewStore {
+    /// Opens the view database a URL names (`sqlite://PATH` or `postgres://...`) and migrates it.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            let (writer, readers) = open_sqlite(&SqliteOptions::from_url(url)?).await?;
+            Ok(Self::Sqlite { writer, readers })
+        } else {
+            Ok(Self::Postgres(
+                open_postgres(&PostgresOptions::from_url(url)?).await?,
+            ))
+        }
+    }
+
+    /// Writes the batch's summaries, statistics and checkpoint in one transaction, so a
+    /// crash leaves either all of it or none of it.
+    pub async fn commit(&self, batch: &mut Batch, consumer: &str) -> Result<(), ProjectionError> {
+        match self {
+            Self::Sqlite { writer, .. } => {
+                let mut tx = writer.begin().await?;
+                write_batch!(tx, batch, consumer);
+                tx.commit().await?;
+            }
+            Self::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                write_batch!(tx, batch, consumer);
+                tx.commit().await?;
+            }
+        }
+        batch.written();
+        Ok(())
+    }
+
+    /// Loads the stored summaries of these cases into the batch's cache.
+    pub async fn load_into(
+        &self,
+        batch: &mut Batch,
+        ids: &[CaseId],
+    ) -> Result<(), ProjectionError> {
+        let missing: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !batch.knows(id))
+            .map(CaseId::as_uuid)
+            .collect();
+        for chunk in missing.chunks(500) {
+            for summary in self.summaries_by_id(chunk).await? {
+                batch.summaries.insert(summary.case_id, summary);
+            }
+        }
+        Ok(())
+    }
+
+    async fn summaries_by_id(&self, ids: &[Uuid]) -> Result<Vec<CaseSummary>, ProjectionError> {
+        let rows: Vec<Json<CaseSummary>> = match self {
+            Self::Sqlite { readers, .. } => {
+                let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+                let sql = format!(
+                    "SELECT doc FROM case_summary WHERE case_id IN ({})",
+                    placeholders.join(",")
+                );
+                let mut query = sqlx::query_scalar(&sql);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(readers).await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_scalar("SELECT doc FROM case_summary WHERE case_id = ANY($1)")
+                    .bind(ids)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(|Json(summary)| summary).collect())
+    }
+
+    /// One case's summary.
+    pub async fn summary(&self, case_id: CaseId) -> Result<Option<CaseSummary>, ProjectionError> {
+        Ok(self.summaries_by_id(&[case_id.as_uuid()]).await?.pop())
+    }
+
+    /// Every summary, ordered by case id (for comparisons and exports).
+    pub async fn all_summaries(&self) -> Result<Vec<CaseSummary>, ProjectionError> {
+        let sql = "SELECT doc FROM case_summary ORDER BY case_id";
+        let rows: Vec<Json<CaseSummary>> = match self {
+            Self::Sqlite { readers, .. } => sqlx::query_scalar(sql).fetch_all(readers).await?,
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await?,
+        };
+        Ok(rows.into_iter().map(|Json(summary)| summary).collect())
+    }
+
+    /// Every statistics row, ordered by key, without rows whose counters are all zero.
+    pub async fn stats_rows(&self) -> Result<Vec<(StatKey, StatCounts)>, ProjectionError> {
+        let rows = match self {
+            Self::Sqlite { readers, .. } => sqlx::query(&SELECT_STATS)
+                .fetch_all(readers)
+                .await?
+                .iter()
+                .map(stat_row_sqlite)
+                .collect::<Result<Vec<_>, _>>()?,
+            Self::Postgres(pool) => sqlx::query(&SELECT_STATS)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(stat_row_postgres)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|(_, counts)| *counts != StatCounts::default())
+            .collect())
+    }
+
+    /// The sum of all statistics rows whose day lies in `from..=to` (`YYYY-MM-DD`).
+    pub async fn stats_total(&self, from: &str, to: &str) -> Result<StatCounts, ProjectionError> {
+        let mut total = StatCounts::default();
+        for (key, counts) in self.stats_rows().await? {
+            if key.day.as_str() >= from && key.day.as_str() <= to {
+                total += counts;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Where a projector stands.
+    pub async fn checkpoint(&self, consumer: &str) -> Result<Position, ProjectionError> {
+        let sql = "SELECT commit_key, position FROM checkpoints WHERE consumer = $1";
+        let row: Option<(i64, i64)> = match self {
+            Self::Sqlite { readers, .. } => {
+                sqlx::query_as(sql)
+                    .bind(consumer)
+                    .fetch_optional(readers)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as(sql)
+                    .bind(consumer)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(row.map_or(Position::START, |(commit, sequence)| {
+            Position::new(commit, sequence)
+        }))
+    }
+
+    /// Empties every view and the projector's checkpoint, in one transaction.
+    pub async fn reset(&self, consumer: &str) -> Result<(), ProjectionError> {
+        let statements = ["DELETE FROM case_summary", "DELETE FROM case_stats_daily"];
+        match self {
+            Self::Sqlite { writer, .. } => {
+                let mut tx = writer.begin().await?;
+                for sql in statements {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+                sqlx::query("DELETE FROM checkpoints WHERE consumer = $1")
+                    .bind(consumer)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Self::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for sql in statements {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+                sqlx::query("DELETE FROM checkpoints WHERE consumer = $1")
+                    .bind(consumer)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+macro_rules! stat_row {
+    ($name:ident, $row:ty) => {
+        fn $name(row: &$row) -> Result<(StatKey, StatCounts), sqlx::Error> {
+            let key = StatKey {
+                day: row.try_get("day")?,
+                community: row.try_get("community")?,
+                category: row.try_get("category")?,
+                channel: row.try_get("channel")?,
+                unit: row.try_get("unit")?,
+            };
+            let values = StatCounts::COLUMNS
+                .iter()
+                .map(|column| row.try_get::<i64, _>(*column))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((key, StatCounts::from_values(&values)))
+        }
+    };
+}
+
+stat_row!(stat_row_sqlite, sqlx::sqlite::SqliteRow);
+stat_row!(stat_row_postgres, sqlx::postgres::PgRow);
