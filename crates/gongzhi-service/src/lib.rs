@@ -5,6 +5,7 @@
 mod clock;
 mod error;
 mod filing;
+pub mod history;
 mod service;
 
 pub use clock::{Clock, ManualClock, SystemClock};

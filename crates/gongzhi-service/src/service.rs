@@ -135,7 +135,11 @@ impl<S: EventStore> CaseService<S> {
                 });
             }
             Err(AppendError::Store(error)) => return Err(error.into()),
-            Err(error @ (AppendError::DuplicateEvent(_) | AppendError::Empty)) => {
+            Err(
+                error @ (AppendError::DuplicateEvent(_)
+                | AppendError::Empty
+                | AppendError::KeyTaken),
+            ) => {
                 unreachable!("fresh event ids and a non-empty decision: {error}")
             }
         };

@@ -46,6 +46,13 @@ impl EventStore for AnyEventStore {
         dispatch!(self, store => store.append(request).await)
     }
 
+    async fn append_batch(
+        &self,
+        requests: &[AppendRequest<'_>],
+    ) -> Result<Vec<Appended>, AppendError> {
+        dispatch!(self, store => store.append_batch(requests).await)
+    }
+
     async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
         dispatch!(self, store => store.find_idempotent(key).await)
     }

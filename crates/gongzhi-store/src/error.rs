@@ -29,6 +29,9 @@ pub enum AppendError {
     DuplicateEvent(Uuid),
     #[error("an append must carry at least one event")]
     Empty,
+    /// In a batch, an idempotency key that an earlier append already used.
+    #[error("an idempotency key in the batch was already used")]
+    KeyTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

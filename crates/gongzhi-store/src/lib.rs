@@ -42,6 +42,13 @@ pub trait EventStore: Send + Sync + 'static {
         request: AppendRequest<'_>,
     ) -> impl Future<Output = Result<Appended, AppendError>> + Send;
 
+    /// Several appends (to different streams) in one transaction: all are written or none.
+    /// Meant for bulk loads and for recording batches of observed events.
+    fn append_batch(
+        &self,
+        requests: &[AppendRequest<'_>],
+    ) -> impl Future<Output = Result<Vec<Appended>, AppendError>> + Send;
+
     /// The result of an earlier append made with this idempotency key, if any.
     fn find_idempotent(
         &self,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
+use crate::sqlite::InTransaction;
 use crate::types::{AppendRequest, Appended, Metadata, Position, StoredEvent, from_micros, micros};
 
 /// How to reach a PostgreSQL store.
@@ -236,9 +237,12 @@ impl PostgresEventStore {
         Ok(last)
     }
 
-    async fn try_append(&self, request: AppendRequest<'_>) -> Result<Appended, AppendError> {
-        let mut tx = self.pool.begin().await?;
-        let actual = Self::current_version(&mut *tx, request.stream_id).await?;
+    /// Appends one request inside an open transaction.
+    async fn append_in(
+        tx: &mut Transaction<'_, Postgres>,
+        request: &AppendRequest<'_>,
+    ) -> Result<InTransaction, AppendError> {
+        let actual = Self::current_version(&mut **tx, request.stream_id).await?;
         if actual != request.expected_version {
             return Err(AppendError::VersionConflict {
                 stream_id: request.stream_id,
@@ -246,22 +250,7 @@ impl PostgresEventStore {
                 actual,
             });
         }
-        let last_position = match Self::insert_events(&mut tx, &request).await {
-            Err(AppendError::VersionConflict {
-                stream_id,
-                expected,
-                ..
-            }) => {
-                drop(tx);
-                let actual = Self::current_version(&self.pool, stream_id).await?;
-                return Err(AppendError::VersionConflict {
-                    stream_id,
-                    expected,
-                    actual,
-                });
-            }
-            other => other?,
-        };
+        let last_position = Self::insert_events(tx, request).await?;
         let appended = Appended {
             stream_id: request.stream_id,
             first_version: request.expected_version + 1,
@@ -280,19 +269,32 @@ impl PostgresEventStore {
             .bind(appended.last_version as i64)
             .bind(last_position.commit)
             .bind(last_position.sequence)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if stored.rows_affected() == 0 {
-                // A concurrent retry with the same key won; ours rolls back.
-                drop(tx);
-                return self.find_idempotent(key).await?.ok_or_else(|| {
-                    AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound))
-                });
+                return Ok(InTransaction::KeyTaken);
             }
         }
-        tx.commit().await?;
-        self.appended.send_modify(|n| *n += 1);
-        Ok(appended)
+        Ok(InTransaction::Written(appended))
+    }
+
+    /// A version conflict found by the unique index reports the stream's real version.
+    async fn with_actual_version(&self, error: AppendError) -> AppendError {
+        match error {
+            AppendError::VersionConflict {
+                stream_id,
+                expected,
+                ..
+            } => match Self::current_version(&self.pool, stream_id).await {
+                Ok(actual) => AppendError::VersionConflict {
+                    stream_id,
+                    expected,
+                    actual,
+                },
+                Err(error) => error.into(),
+            },
+            other => other,
+        }
     }
 }
 
@@ -331,7 +333,55 @@ impl EventStore for PostgresEventStore {
                 return Ok(original);
             }
         }
-        self.try_append(request).await
+        for _ in 0..3 {
+            let mut tx = self.pool.begin().await?;
+            match Self::append_in(&mut tx, &request).await {
+                Ok(InTransaction::Written(appended)) => {
+                    tx.commit().await?;
+                    self.appended.send_modify(|n| *n += 1);
+                    return Ok(appended);
+                }
+                Ok(InTransaction::KeyTaken) => {}
+                Err(error) => {
+                    drop(tx);
+                    return Err(self.with_actual_version(error).await);
+                }
+            }
+            // A concurrent retry with the same key won; ours rolls back and answers with it.
+            drop(tx);
+            if let Some(key) = request.metadata.idempotency_key.as_deref() {
+                if let Some(original) = self.find_idempotent(key).await? {
+                    return Ok(original);
+                }
+            }
+        }
+        Err(AppendError::Store(StoreError::Database(
+            sqlx::Error::RowNotFound,
+        )))
+    }
+
+    async fn append_batch(
+        &self,
+        requests: &[AppendRequest<'_>],
+    ) -> Result<Vec<Appended>, AppendError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = Vec::with_capacity(requests.len());
+        for request in requests {
+            if request.events.is_empty() {
+                return Err(AppendError::Empty);
+            }
+            match Self::append_in(&mut tx, request).await {
+                Ok(InTransaction::Written(appended)) => written.push(appended),
+                Ok(InTransaction::KeyTaken) => return Err(AppendError::KeyTaken),
+                Err(error) => {
+                    drop(tx);
+                    return Err(self.with_actual_version(error).await);
+                }
+            }
+        }
+        tx.commit().await?;
+        self.appended.send_modify(|n| *n += 1);
+        Ok(written)
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {

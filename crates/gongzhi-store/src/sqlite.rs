@@ -136,6 +136,13 @@ pub struct SqliteEventStore {
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, context, event_type, \
      schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
 
+/// The result of appending inside a transaction that has not committed yet.
+pub(crate) enum InTransaction {
+    Written(Appended),
+    /// Another append already used this idempotency key: roll back and replay it.
+    KeyTaken,
+}
+
 impl SqliteEventStore {
     /// Opens (creating if needed) and migrates the database.
     pub async fn open(options: &SqliteOptions) -> Result<Self, StoreError> {
@@ -159,9 +166,12 @@ impl SqliteEventStore {
         Ok(version.unwrap_or(0) as u64)
     }
 
-    async fn try_append(&self, request: AppendRequest<'_>) -> Result<Appended, AppendError> {
-        let mut tx = self.writer.begin().await?;
-        let actual = Self::current_version(&mut tx, request.stream_id).await?;
+    /// Appends one request inside an open transaction.
+    async fn append_in(
+        tx: &mut Transaction<'_, Sqlite>,
+        request: &AppendRequest<'_>,
+    ) -> Result<InTransaction, AppendError> {
+        let actual = Self::current_version(tx, request.stream_id).await?;
         if actual != request.expected_version {
             return Err(AppendError::VersionConflict {
                 stream_id: request.stream_id,
@@ -190,7 +200,7 @@ impl SqliteEventStore {
             .bind(metadata.causation_id)
             .bind(metadata.idempotency_key.as_deref())
             .bind(micros(metadata.recorded_at))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await;
             last_position = match inserted {
                 Ok(position) => position,
@@ -217,22 +227,13 @@ impl SqliteEventStore {
             .bind(appended.first_version as i64)
             .bind(appended.last_version as i64)
             .bind(last_position)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if stored.rows_affected() == 0 {
-                drop(tx);
-                return self.replay(key).await;
+                return Ok(InTransaction::KeyTaken);
             }
         }
-        tx.commit().await?;
-        self.appended.send_modify(|n| *n += 1);
-        Ok(appended)
-    }
-
-    async fn replay(&self, key: &str) -> Result<Appended, AppendError> {
-        self.find_idempotent(key)
-            .await?
-            .ok_or_else(|| AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
+        Ok(InTransaction::Written(appended))
     }
 }
 
@@ -273,7 +274,43 @@ impl EventStore for SqliteEventStore {
                 return Ok(original);
             }
         }
-        self.try_append(request).await
+        for _ in 0..3 {
+            let mut tx = self.writer.begin().await?;
+            if let InTransaction::Written(appended) = Self::append_in(&mut tx, &request).await? {
+                tx.commit().await?;
+                self.appended.send_modify(|n| *n += 1);
+                return Ok(appended);
+            }
+            drop(tx);
+            if let Some(original) = request.metadata.idempotency_key.as_deref() {
+                if let Some(original) = self.find_idempotent(original).await? {
+                    return Ok(original);
+                }
+            }
+        }
+        Err(AppendError::Store(StoreError::Database(
+            sqlx::Error::RowNotFound,
+        )))
+    }
+
+    async fn append_batch(
+        &self,
+        requests: &[AppendRequest<'_>],
+    ) -> Result<Vec<Appended>, AppendError> {
+        let mut tx = self.writer.begin().await?;
+        let mut written = Vec::with_capacity(requests.len());
+        for request in requests {
+            if request.events.is_empty() {
+                return Err(AppendError::Empty);
+            }
+            match Self::append_in(&mut tx, request).await? {
+                InTransaction::Written(appended) => written.push(appended),
+                InTransaction::KeyTaken => return Err(AppendError::KeyTaken),
+            }
+        }
+        tx.commit().await?;
+        self.appended.send_modify(|n| *n += 1);
+        Ok(written)
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
