@@ -20,20 +20,17 @@ CREATE TABLE events (
     correlation_id  UUID    NOT NULL,
     causation_id    UUID,
     idempotency_key TEXT,
+    -- 0 for the first event of an append, 1 for the next...
+    append_index    INTEGER NOT NULL,
     recorded_at     BIGINT  NOT NULL,
     CONSTRAINT events_stream_version UNIQUE (stream_id, stream_version)
 );
 CREATE INDEX events_global_order ON events (transaction_id, position);
 
--- A retried command with the same key returns the original result and writes nothing.
-CREATE TABLE idempotency_keys (
-    key            TEXT    PRIMARY KEY,
-    stream_id      UUID    NOT NULL,
-    first_version  BIGINT  NOT NULL,
-    last_version   BIGINT  NOT NULL,
-    commit_key     BIGINT  NOT NULL,
-    last_position  BIGINT  NOT NULL
-);
+-- A retried command with the same key finds the append it made and writes nothing: the
+-- first event of every append claims the key.
+CREATE UNIQUE INDEX events_idempotency ON events (idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND append_index = 0;
 
 -- Where each consumer (relay, projector, service inbox) has read up to.
 CREATE TABLE checkpoints (

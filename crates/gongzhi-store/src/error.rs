@@ -3,10 +3,14 @@
 
 use uuid::Uuid;
 
+use crate::types::AppendRequest;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported store URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    #[error("commit failed: {0}")]
+    Commit(String),
     #[error("event store unavailable: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration {name} failed: {source}")]
@@ -40,4 +44,19 @@ impl From<sqlx::Error> for AppendError {
     fn from(error: sqlx::Error) -> Self {
         Self::Store(StoreError::Database(error))
     }
+}
+
+/// Which event of a request collided with a stored event id.
+pub(crate) fn duplicate_event(request: &AppendRequest<'_>, error: &sqlx::Error) -> AppendError {
+    let message = match error {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        _ => String::new(),
+    };
+    let id = request
+        .events
+        .iter()
+        .map(|e| e.event_id)
+        .find(|id| message.contains(&id.to_string()))
+        .unwrap_or(request.events[0].event_id);
+    AppendError::DuplicateEvent(id)
 }

@@ -7,6 +7,7 @@
 
 mod any;
 mod error;
+mod group_commit;
 mod migrate;
 mod postgres;
 mod sqlite;

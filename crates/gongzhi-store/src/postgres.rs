@@ -4,9 +4,8 @@
 use std::str::FromStr;
 
 use chrono::Utc;
+use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::types::Json;
-use sqlx::{Postgres, Row, Transaction};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -165,6 +164,25 @@ pub struct PostgresEventStore {
 const EVENT_COLUMNS: &str = "position, transaction_id, event_id, stream_id, stream_version, context, \
      event_type, schema_version, payload::text AS payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
 
+/// One statement per append: atomic on its own, one round trip, and it writes nothing
+/// unless the stream is at the expected version. The unique indexes catch a concurrent
+/// writer and a reused idempotency key.
+const APPEND: &str = "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
+    schema_version, payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at) \
+    SELECT e.event_id, $1, $2 + e.n, e.context, e.event_type, e.schema_version, e.payload::jsonb, \
+           $3, $4, $5, $6, e.n - 1, $7 \
+    FROM UNNEST($8::uuid[], $9::text[], $10::text[], $11::int4[], $12::text[]) \
+         WITH ORDINALITY AS e(event_id, context, event_type, schema_version, payload, n) \
+    WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 \
+    RETURNING transaction_id, position";
+
+/// The same for the common single-event append, without the array machinery.
+const APPEND_ONE: &str = "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
+    schema_version, payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at) \
+    SELECT $8, $1, $2 + 1, $9, $10, $11, $12::jsonb, $3, $4, $5, $6, 0, $7 \
+    WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 \
+    RETURNING transaction_id, position";
+
 impl PostgresEventStore {
     /// Connects, creates the schema if needed and migrates.
     pub async fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
@@ -191,109 +209,81 @@ impl PostgresEventStore {
         Ok(version.unwrap_or(0) as u64)
     }
 
-    async fn insert_events(
-        tx: &mut Transaction<'_, Postgres>,
-        request: &AppendRequest<'_>,
-    ) -> Result<Position, AppendError> {
-        let metadata = request.metadata;
-        let mut last = Position::START;
-        for (offset, event) in request.events.iter().enumerate() {
-            let version = request.expected_version + offset as u64 + 1;
-            let inserted = sqlx::query_as::<_, (i64, i64)>(
-                "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
-                 schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 RETURNING transaction_id, position",
-            )
-            .bind(event.event_id)
-            .bind(request.stream_id)
-            .bind(version as i64)
-            .bind(event.context)
-            .bind(event.event_type)
-            .bind(event.schema_version as i32)
-            .bind(Json(&event.payload))
-            .bind(&metadata.actor)
-            .bind(metadata.correlation_id)
-            .bind(metadata.causation_id)
-            .bind(metadata.idempotency_key.as_deref())
-            .bind(micros(metadata.recorded_at))
-            .fetch_one(&mut **tx)
-            .await;
-            match inserted {
-                Ok((commit, sequence)) => last = Position::new(commit, sequence),
-                Err(error) if constraint_is(&error, "events_stream_version") => {
-                    return Err(AppendError::VersionConflict {
-                        stream_id: request.stream_id,
-                        expected: request.expected_version,
-                        actual: request.expected_version + 1,
-                    });
-                }
-                Err(error) if constraint_is(&error, "events_event_id_key") => {
-                    return Err(AppendError::DuplicateEvent(event.event_id));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Ok(last)
-    }
-
-    /// Appends one request inside an open transaction.
-    async fn append_in(
-        tx: &mut Transaction<'_, Postgres>,
+    async fn append_on(
+        executor: impl sqlx::PgExecutor<'_>,
         request: &AppendRequest<'_>,
     ) -> Result<InTransaction, AppendError> {
-        let actual = Self::current_version(&mut **tx, request.stream_id).await?;
-        if actual != request.expected_version {
-            return Err(AppendError::VersionConflict {
+        let metadata = request.metadata;
+        let events = request.events;
+        let query = sqlx::query_as(if events.len() == 1 {
+            APPEND_ONE
+        } else {
+            APPEND
+        })
+        .bind(request.stream_id)
+        .bind(request.expected_version as i64)
+        .bind(&metadata.actor)
+        .bind(metadata.correlation_id)
+        .bind(metadata.causation_id)
+        .bind(metadata.idempotency_key.as_deref())
+        .bind(metadata.recorded_at.timestamp_micros());
+        let query = match events {
+            [event] => query
+                .bind(event.event_id)
+                .bind(event.context)
+                .bind(event.event_type)
+                .bind(event.schema_version as i32)
+                .bind(event.payload.to_string()),
+            _ => query
+                .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+                .bind(events.iter().map(|e| e.context).collect::<Vec<_>>())
+                .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| e.schema_version as i32)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| e.payload.to_string())
+                        .collect::<Vec<_>>(),
+                ),
+        };
+        let rows: Result<Vec<(i64, i64)>, sqlx::Error> = query.fetch_all(executor).await;
+        match rows {
+            Ok(rows) => match rows.into_iter().max() {
+                None => Ok(InTransaction::Conflict),
+                Some((commit, sequence)) => Ok(InTransaction::Written(Appended {
+                    stream_id: request.stream_id,
+                    first_version: request.expected_version + 1,
+                    last_version: request.expected_version + events.len() as u64,
+                    last_position: Position::new(commit, sequence),
+                    replayed: false,
+                })),
+            },
+            Err(error) if constraint_is(&error, "events_idempotency") => {
+                Ok(InTransaction::KeyTaken)
+            }
+            Err(error) if constraint_is(&error, "events_stream_version") => {
+                Ok(InTransaction::Conflict)
+            }
+            Err(error) if constraint_is(&error, "events_event_id_key") => {
+                Err(crate::error::duplicate_event(request, &error))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn conflict(&self, request: &AppendRequest<'_>) -> AppendError {
+        match Self::current_version(&self.pool, request.stream_id).await {
+            Ok(actual) => AppendError::VersionConflict {
                 stream_id: request.stream_id,
                 expected: request.expected_version,
                 actual,
-            });
-        }
-        let last_position = Self::insert_events(tx, request).await?;
-        let appended = Appended {
-            stream_id: request.stream_id,
-            first_version: request.expected_version + 1,
-            last_version: request.expected_version + request.events.len() as u64,
-            last_position,
-            replayed: false,
-        };
-        if let Some(key) = &request.metadata.idempotency_key {
-            let stored = sqlx::query(
-                "INSERT INTO idempotency_keys (key, stream_id, first_version, last_version, commit_key, last_position) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(request.stream_id)
-            .bind(appended.first_version as i64)
-            .bind(appended.last_version as i64)
-            .bind(last_position.commit)
-            .bind(last_position.sequence)
-            .execute(&mut **tx)
-            .await?;
-            if stored.rows_affected() == 0 {
-                return Ok(InTransaction::KeyTaken);
-            }
-        }
-        Ok(InTransaction::Written(appended))
-    }
-
-    /// A version conflict found by the unique index reports the stream's real version.
-    async fn with_actual_version(&self, error: AppendError) -> AppendError {
-        match error {
-            AppendError::VersionConflict {
-                stream_id,
-                expected,
-                ..
-            } => match Self::current_version(&self.pool, stream_id).await {
-                Ok(actual) => AppendError::VersionConflict {
-                    stream_id,
-                    expected,
-                    actual,
-                },
-                Err(error) => error.into(),
             },
-            other => other,
+            Err(error) => error.into(),
         }
     }
 }
@@ -328,55 +318,49 @@ impl EventStore for PostgresEventStore {
         if request.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        if let Some(key) = &request.metadata.idempotency_key {
-            if let Some(original) = self.find_idempotent(key).await? {
-                return Ok(original);
+        match Self::append_on(&self.pool, &request).await? {
+            InTransaction::Written(appended) => {
+                self.appended.send_modify(|n| *n += 1);
+                Ok(appended)
+            }
+            // A retry of an append that already landed looks stale; answer it as a retry.
+            InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
+                Some(key) => match self.find_idempotent(key).await? {
+                    Some(original) => Ok(original),
+                    None => Err(self.conflict(&request).await),
+                },
+                None => Err(self.conflict(&request).await),
+            },
+            InTransaction::KeyTaken => {
+                let key = request
+                    .metadata
+                    .idempotency_key
+                    .as_deref()
+                    .unwrap_or_default();
+                self.find_idempotent(key).await?.ok_or_else(|| {
+                    AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound))
+                })
             }
         }
-        for _ in 0..3 {
-            let mut tx = self.pool.begin().await?;
-            match Self::append_in(&mut tx, &request).await {
-                Ok(InTransaction::Written(appended)) => {
-                    tx.commit().await?;
-                    self.appended.send_modify(|n| *n += 1);
-                    return Ok(appended);
-                }
-                Ok(InTransaction::KeyTaken) => {}
-                Err(error) => {
-                    drop(tx);
-                    return Err(self.with_actual_version(error).await);
-                }
-            }
-            // A concurrent retry with the same key won; ours rolls back and answers with it.
-            drop(tx);
-            if let Some(key) = request.metadata.idempotency_key.as_deref() {
-                if let Some(original) = self.find_idempotent(key).await? {
-                    return Ok(original);
-                }
-            }
-        }
-        Err(AppendError::Store(StoreError::Database(
-            sqlx::Error::RowNotFound,
-        )))
     }
 
     async fn append_batch(
         &self,
         requests: &[AppendRequest<'_>],
     ) -> Result<Vec<Appended>, AppendError> {
+        if requests.iter().any(|r| r.events.is_empty()) {
+            return Err(AppendError::Empty);
+        }
         let mut tx = self.pool.begin().await?;
         let mut written = Vec::with_capacity(requests.len());
         for request in requests {
-            if request.events.is_empty() {
-                return Err(AppendError::Empty);
-            }
-            match Self::append_in(&mut tx, request).await {
-                Ok(InTransaction::Written(appended)) => written.push(appended),
-                Ok(InTransaction::KeyTaken) => return Err(AppendError::KeyTaken),
-                Err(error) => {
+            match Self::append_on(&mut *tx, request).await? {
+                InTransaction::Written(appended) => written.push(appended),
+                InTransaction::Conflict => {
                     drop(tx);
-                    return Err(self.with_actual_version(error).await);
+                    return Err(self.conflict(request).await);
                 }
+                InTransaction::KeyTaken => return Err(AppendError::KeyTaken),
             }
         }
         tx.commit().await?;
@@ -385,26 +369,33 @@ impl EventStore for PostgresEventStore {
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
-        let row = sqlx::query(
-            "SELECT stream_id, first_version, last_version, commit_key, last_position \
-             FROM idempotency_keys WHERE key = $1",
+        let first: Option<(Uuid, i64)> = sqlx::query_as(
+            "SELECT stream_id, stream_version FROM events \
+             WHERE idempotency_key = $1 AND append_index = 0",
         )
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(Appended {
-                stream_id: row.try_get("stream_id")?,
-                first_version: row.try_get::<i64, _>("first_version")? as u64,
-                last_version: row.try_get::<i64, _>("last_version")? as u64,
-                last_position: Position::new(
-                    row.try_get("commit_key")?,
-                    row.try_get("last_position")?,
-                ),
-                replayed: true,
-            })
-        })
-        .transpose()
+        let Some((stream_id, first_version)) = first else {
+            return Ok(None);
+        };
+        let (last_version, commit, sequence): (i64, i64, i64) = sqlx::query_as(
+            "SELECT stream_version, transaction_id, position FROM events \
+             WHERE stream_id = $1 AND stream_version >= $2 AND idempotency_key = $3 \
+             ORDER BY stream_version DESC LIMIT 1",
+        )
+        .bind(stream_id)
+        .bind(first_version)
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some(Appended {
+            stream_id,
+            first_version: first_version as u64,
+            last_version: last_version as u64,
+            last_position: Position::new(commit, sequence),
+            replayed: true,
+        }))
     }
 
     async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {

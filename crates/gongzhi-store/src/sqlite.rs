@@ -6,16 +6,17 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::Utc;
+use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::EventStore;
 use crate::error::{AppendError, StoreError};
+use crate::group_commit;
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
 use crate::types::{AppendRequest, Appended, Metadata, Position, StoredEvent, from_micros, micros};
 
@@ -23,8 +24,9 @@ use crate::types::{AppendRequest, Appended, Metadata, Position, StoredEvent, fro
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub path: PathBuf,
-    /// `NORMAL` (the default) survives a killed process; `FULL` also survives power loss,
-    /// at the cost of an fsync per commit.
+    /// `FULL` (the default): every commit is fsynced, so an acknowledged event survives
+    /// power loss. `NORMAL` survives a killed process only; fine for views, which can be
+    /// rebuilt from the log.
     pub synchronous_full: bool,
     pub readers: u32,
 }
@@ -33,12 +35,12 @@ impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
-            synchronous_full: false,
+            synchronous_full: true,
             readers: 4,
         }
     }
 
-    /// Parses `sqlite://PATH` or `sqlite:PATH`, with an optional `?synchronous=full`.
+    /// Parses `sqlite://PATH` or `sqlite:PATH`, with an optional `?synchronous=normal`.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         let rest = url
             .strip_prefix("sqlite://")
@@ -55,7 +57,8 @@ impl SqliteOptions {
         Ok(options)
     }
 
-    pub(crate) fn connect_options(&self) -> SqliteConnectOptions {
+    /// Connection options with the store's pragmas (WAL, synchronous level, busy timeout).
+    pub fn connect_options(&self) -> SqliteConnectOptions {
         SqliteConnectOptions::from_str("sqlite://")
             .expect("the bare sqlite URL parses")
             .filename(&self.path)
@@ -131,110 +134,149 @@ pub struct SqliteEventStore {
     writer: SqlitePool,
     readers: SqlitePool,
     appended: watch::Sender<u64>,
+    jobs: mpsc::Sender<group_commit::Job>,
 }
 
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, context, event_type, \
      schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
 
-/// The result of appending inside a transaction that has not committed yet.
+/// What an append statement did, before its transaction commits.
 pub(crate) enum InTransaction {
     Written(Appended),
-    /// Another append already used this idempotency key: roll back and replay it.
+    /// The stream was not at the expected version; nothing was written.
+    Conflict,
+    /// Another append already claimed this idempotency key; nothing was written.
     KeyTaken,
+}
+
+/// The INSERT for an append of `n` events: one statement, so it is atomic on its own and
+/// costs one round trip. The unique index on (stream, version) refuses a version that is
+/// taken and the `events_no_version_gap` trigger one that skips ahead, so the statement
+/// writes nothing unless the stream is at the expected version. `$1` is the stream id.
+fn insert_sql(n: usize) -> String {
+    const PER_EVENT: usize = 7;
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let p = 7 + i * PER_EVENT;
+            format!(
+                "(${}, $1, ${}, ${}, ${}, ${}, ${}, $2, $3, $4, $5, ${}, $6)",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, schema_version, \
+         payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at) \
+         VALUES {}",
+        rows.join(", ")
+    )
 }
 
 impl SqliteEventStore {
     /// Opens (creating if needed) and migrates the database.
     pub async fn open(options: &SqliteOptions) -> Result<Self, StoreError> {
         let (writer, readers) = open_pools(options).await?;
+        let appended = watch::Sender::new(0);
+        let jobs = group_commit::spawn(writer.clone(), appended.clone());
         Ok(Self {
             writer,
             readers,
-            appended: watch::Sender::new(0),
+            appended,
+            jobs,
         })
     }
 
     async fn current_version(
-        tx: &mut Transaction<'_, Sqlite>,
+        executor: impl sqlx::SqliteExecutor<'_>,
         stream_id: Uuid,
     ) -> Result<u64, sqlx::Error> {
         let version: Option<i64> =
             sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
                 .bind(stream_id)
-                .fetch_one(&mut **tx)
+                .fetch_one(executor)
                 .await?;
         Ok(version.unwrap_or(0) as u64)
     }
 
-    /// Appends one request inside an open transaction.
-    async fn append_in(
-        tx: &mut Transaction<'_, Sqlite>,
+    /// Runs one append statement on `executor` (the writer, or a transaction on it).
+    pub(crate) async fn append_on(
+        executor: impl sqlx::SqliteExecutor<'_>,
         request: &AppendRequest<'_>,
     ) -> Result<InTransaction, AppendError> {
-        let actual = Self::current_version(tx, request.stream_id).await?;
-        if actual != request.expected_version {
-            return Err(AppendError::VersionConflict {
-                stream_id: request.stream_id,
-                expected: request.expected_version,
-                actual,
-            });
-        }
         let metadata = request.metadata;
-        let mut last_position = 0;
-        for (offset, event) in request.events.iter().enumerate() {
-            let version = request.expected_version + offset as u64 + 1;
-            let inserted = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
-                 schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING position",
-            )
-            .bind(event.event_id)
+        let sql = insert_sql(request.events.len());
+        let mut query = sqlx::query(&sql)
             .bind(request.stream_id)
-            .bind(version as i64)
-            .bind(event.context)
-            .bind(event.event_type)
-            .bind(i64::from(event.schema_version))
-            .bind(event.payload.to_string())
             .bind(&metadata.actor)
             .bind(metadata.correlation_id)
             .bind(metadata.causation_id)
             .bind(metadata.idempotency_key.as_deref())
-            .bind(micros(metadata.recorded_at))
-            .fetch_one(&mut **tx)
-            .await;
-            last_position = match inserted {
-                Ok(position) => position,
-                Err(error) if is_unique_violation(&error, "events.event_id") => {
-                    return Err(AppendError::DuplicateEvent(event.event_id));
-                }
-                Err(error) => return Err(error.into()),
-            };
+            .bind(micros(metadata.recorded_at));
+        for (index, event) in request.events.iter().enumerate() {
+            query = query
+                .bind(event.event_id)
+                .bind((request.expected_version + index as u64 + 1) as i64)
+                .bind(event.context)
+                .bind(event.event_type)
+                .bind(i64::from(event.schema_version))
+                .bind(event.payload.to_string())
+                .bind(index as i64);
         }
-        let appended = Appended {
-            stream_id: request.stream_id,
-            first_version: request.expected_version + 1,
-            last_version: request.expected_version + request.events.len() as u64,
-            last_position: Position::new(0, last_position),
-            replayed: false,
-        };
-        if let Some(key) = &metadata.idempotency_key {
-            let stored = sqlx::query(
-                "INSERT INTO idempotency_keys (key, stream_id, first_version, last_version, commit_key, last_position) \
-                 VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(request.stream_id)
-            .bind(appended.first_version as i64)
-            .bind(appended.last_version as i64)
-            .bind(last_position)
-            .execute(&mut **tx)
-            .await?;
-            if stored.rows_affected() == 0 {
-                return Ok(InTransaction::KeyTaken);
+        // Rows are inserted in order, so the last rowid is the append's last position.
+        match query.execute(executor).await {
+            Ok(done) => Ok(InTransaction::Written(Appended {
+                stream_id: request.stream_id,
+                first_version: request.expected_version + 1,
+                last_version: request.expected_version + request.events.len() as u64,
+                last_position: Position::new(0, done.last_insert_rowid()),
+                replayed: false,
+            })),
+            Err(error) if is_unique_violation(&error, "events.idempotency_key") => {
+                Ok(InTransaction::KeyTaken)
             }
+            Err(error)
+                if is_unique_violation(&error, "events.stream_id") || is_version_gap(&error) =>
+            {
+                Ok(InTransaction::Conflict)
+            }
+            Err(error) if is_unique_violation(&error, "events.event_id") => {
+                Err(crate::error::duplicate_event(request, &error))
+            }
+            Err(error) => Err(error.into()),
         }
-        Ok(InTransaction::Written(appended))
     }
+
+    async fn conflict(&self, request: &AppendRequest<'_>) -> AppendError {
+        match Self::current_version(&self.readers, request.stream_id).await {
+            Ok(actual) => AppendError::VersionConflict {
+                stream_id: request.stream_id,
+                expected: request.expected_version,
+                actual,
+            },
+            Err(error) => error.into(),
+        }
+    }
+
+    async fn replay(&self, request: &AppendRequest<'_>) -> Result<Appended, AppendError> {
+        let key = request
+            .metadata
+            .idempotency_key
+            .as_deref()
+            .unwrap_or_default();
+        self.find_idempotent(key)
+            .await?
+            .ok_or_else(|| AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
+    }
+}
+
+fn is_version_gap(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.message().contains("gongzhi: stream version gap"))
 }
 
 pub(crate) fn is_unique_violation(error: &sqlx::Error, what: &str) -> bool {
@@ -269,42 +311,50 @@ impl EventStore for SqliteEventStore {
         if request.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        if let Some(key) = &request.metadata.idempotency_key {
-            if let Some(original) = self.find_idempotent(key).await? {
-                return Ok(original);
-            }
+        let (reply, outcome) = oneshot::channel();
+        let job = group_commit::Job {
+            stream_id: request.stream_id,
+            expected_version: request.expected_version,
+            events: request.events.to_vec(),
+            metadata: request.metadata.clone(),
+            reply,
+        };
+        let closed = || StoreError::Commit("the SQLite writer has stopped".to_owned());
+        self.jobs.send(job).await.map_err(|_| closed())?;
+        match outcome.await.map_err(|_| closed())?? {
+            InTransaction::Written(appended) => Ok(appended),
+            // A retry of an append that already landed looks stale; answer it as a retry.
+            InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
+                Some(key) => match self.find_idempotent(key).await? {
+                    Some(original) => Ok(original),
+                    None => Err(self.conflict(&request).await),
+                },
+                None => Err(self.conflict(&request).await),
+            },
+            InTransaction::KeyTaken => self.replay(&request).await,
         }
-        for _ in 0..3 {
-            let mut tx = self.writer.begin().await?;
-            if let InTransaction::Written(appended) = Self::append_in(&mut tx, &request).await? {
-                tx.commit().await?;
-                self.appended.send_modify(|n| *n += 1);
-                return Ok(appended);
-            }
-            drop(tx);
-            if let Some(original) = request.metadata.idempotency_key.as_deref() {
-                if let Some(original) = self.find_idempotent(original).await? {
-                    return Ok(original);
-                }
-            }
-        }
-        Err(AppendError::Store(StoreError::Database(
-            sqlx::Error::RowNotFound,
-        )))
     }
 
     async fn append_batch(
         &self,
         requests: &[AppendRequest<'_>],
     ) -> Result<Vec<Appended>, AppendError> {
+        if requests.iter().any(|r| r.events.is_empty()) {
+            return Err(AppendError::Empty);
+        }
         let mut tx = self.writer.begin().await?;
         let mut written = Vec::with_capacity(requests.len());
         for request in requests {
-            if request.events.is_empty() {
-                return Err(AppendError::Empty);
-            }
-            match Self::append_in(&mut tx, request).await? {
+            match Self::append_on(&mut *tx, request).await? {
                 InTransaction::Written(appended) => written.push(appended),
+                InTransaction::Conflict => {
+                    let actual = Self::current_version(&mut *tx, request.stream_id).await?;
+                    return Err(AppendError::VersionConflict {
+                        stream_id: request.stream_id,
+                        expected: request.expected_version,
+                        actual,
+                    });
+                }
                 InTransaction::KeyTaken => return Err(AppendError::KeyTaken),
             }
         }
@@ -314,26 +364,32 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
-        let row = sqlx::query(
-            "SELECT stream_id, first_version, last_version, commit_key, last_position \
-             FROM idempotency_keys WHERE key = $1",
+        let first: Option<(Uuid, i64)> = sqlx::query_as(
+            "SELECT stream_id, stream_version FROM events \
+             WHERE idempotency_key = $1 AND append_index = 0",
         )
         .bind(key)
         .fetch_optional(&self.readers)
         .await?;
-        row.map(|row| {
-            Ok(Appended {
-                stream_id: row.try_get("stream_id")?,
-                first_version: row.try_get::<i64, _>("first_version")? as u64,
-                last_version: row.try_get::<i64, _>("last_version")? as u64,
-                last_position: Position::new(
-                    row.try_get("commit_key")?,
-                    row.try_get("last_position")?,
-                ),
-                replayed: true,
-            })
-        })
-        .transpose()
+        let Some((stream_id, first_version)) = first else {
+            return Ok(None);
+        };
+        let (last_version, last_position): (i64, i64) = sqlx::query_as(
+            "SELECT MAX(stream_version), MAX(position) FROM events \
+             WHERE stream_id = $1 AND stream_version >= $2 AND idempotency_key = $3",
+        )
+        .bind(stream_id)
+        .bind(first_version)
+        .bind(key)
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(Some(Appended {
+            stream_id,
+            first_version: first_version as u64,
+            last_version: last_version as u64,
+            last_position: Position::new(0, last_position),
+            replayed: true,
+        }))
     }
 
     async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {

@@ -112,7 +112,10 @@ impl ViewStore {
     /// Opens the view database a URL names (`sqlite://PATH` or `postgres://...`) and migrates it.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            let (writer, readers) = open_sqlite(&SqliteOptions::from_url(url)?).await?;
+            let mut options = SqliteOptions::from_url(url)?;
+            // Views are rebuilt from the log after a power loss; no fsync per batch needed.
+            options.synchronous_full = false;
+            let (writer, readers) = open_sqlite(&options).await?;
             Ok(Self::Sqlite { writer, readers })
         } else {
             Ok(Self::Postgres(

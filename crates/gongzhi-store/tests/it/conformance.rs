@@ -200,6 +200,97 @@ async fn an_event_id_is_stored_once(store: AnyEventStore) {
     );
 }
 
+async fn a_batch_is_written_whole_or_not_at_all(store: AnyEventStore) {
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    append_n(&store, b, 0, 1).await;
+    let (one, two) = ([event("A", 1), event("A", 2)], [event("B", 1)]);
+    let meta = metadata(None);
+    let ok = store
+        .append_batch(&[
+            AppendRequest {
+                stream_id: a,
+                expected_version: 0,
+                events: &one,
+                metadata: &meta,
+            },
+            AppendRequest {
+                stream_id: b,
+                expected_version: 1,
+                events: &two,
+                metadata: &meta,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.iter().map(|x| x.last_version).collect::<Vec<_>>(),
+        [2, 2]
+    );
+    // The second request is stale: the first one must not land either.
+    let (three, four) = ([event("A", 3)], [event("B", 2)]);
+    let refused = store
+        .append_batch(&[
+            AppendRequest {
+                stream_id: a,
+                expected_version: 2,
+                events: &three,
+                metadata: &meta,
+            },
+            AppendRequest {
+                stream_id: b,
+                expected_version: 1,
+                events: &four,
+                metadata: &meta,
+            },
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, AppendError::VersionConflict { actual: 2, .. }),
+        "{refused:?}"
+    );
+    assert_eq!(store.read_stream(a).await.unwrap().len(), 2);
+    assert_eq!(store.read_stream(b).await.unwrap().len(), 2);
+}
+
+async fn a_multi_event_append_with_a_key_replays_whole(store: AnyEventStore) {
+    let stream = Uuid::now_v7();
+    append_n(&store, stream, 0, 1).await;
+    let events = [event("X", 1), event("X", 2), event("X", 3)];
+    let meta = metadata(Some("three-at-once"));
+    let first = store
+        .append(AppendRequest {
+            stream_id: stream,
+            expected_version: 1,
+            events: &events,
+            metadata: &meta,
+        })
+        .await
+        .unwrap();
+    let again = store
+        .append(AppendRequest {
+            stream_id: stream,
+            expected_version: 4,
+            events: &[event("X", 9)],
+            metadata: &meta,
+        })
+        .await
+        .unwrap();
+    assert_eq!((first.first_version, first.last_version), (2, 4));
+    assert_eq!(
+        (again.first_version, again.last_version, again.last_position),
+        (2, 4, first.last_position)
+    );
+    assert!(again.replayed);
+    let stored = store.read_stream(stream).await.unwrap();
+    assert_eq!(stored.len(), 4);
+    assert!(
+        stored[1..]
+            .iter()
+            .all(|e| e.metadata.idempotency_key.as_deref() == Some("three-at-once"))
+    );
+}
+
 async fn an_empty_append_is_refused(store: AnyEventStore) {
     let refused = store
         .append(AppendRequest {
@@ -313,6 +404,8 @@ conformance!(
     concurrent_appends_at_one_version_have_one_winner,
     an_event_id_is_stored_once,
     an_empty_append_is_refused,
+    a_batch_is_written_whole_or_not_at_all,
+    a_multi_event_append_with_a_key_replays_whole,
     the_global_order_reads_in_batches_without_gaps,
     a_tailing_reader_wakes_when_an_event_commits,
     checkpoints_are_saved_per_consumer,

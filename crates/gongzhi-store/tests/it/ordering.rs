@@ -31,8 +31,8 @@ async fn late_commit(pool: &PgPool, naive_position: &AtomicI64) -> Uuid {
     let mut tx = pool.begin().await.unwrap();
     let position: i64 = sqlx::query_scalar(
         "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, schema_version, \
-         payload, actor, correlation_id, recorded_at) \
-         VALUES ($1, $2, 1, 'intake', 'LateCommit', 1, '{}', 'slow-writer', $3, 0) RETURNING position",
+         payload, actor, correlation_id, append_index, recorded_at) \
+         VALUES ($1, $2, 1, 'intake', 'LateCommit', 1, '{}', 'slow-writer', $3, 0, 0) RETURNING position",
     )
     .bind(event_id)
     .bind(Uuid::now_v7())

@@ -1,0 +1,46 @@
+//! `gongzhi-bench`: append throughput beside plain INSERT transactions, and rebuild
+//! throughput over a simulated history, on SQLite and PostgreSQL, in one run on one machine.
+
+mod append;
+mod load;
+mod rebuild;
+
+use clap::Parser;
+
+/// 基准测试 / Benchmarks for the event store and the projector.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Appends per concurrency level and backend (each single-event, with an idempotency key).
+    #[arg(long, default_value_t = 20_000)]
+    appends: usize,
+    /// Events in the history the rebuild replays (about 11 per case).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Concurrent writers to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64])]
+    writers: Vec<usize>,
+    /// Which benchmarks: append, rebuild.
+    #[arg(long, value_delimiter = ',', default_values_t = ["append".to_owned(), "rebuild".to_owned()])]
+    only: Vec<String>,
+    /// Which backends: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_values_t = ["sqlite".to_owned(), "postgres".to_owned()])]
+    backends: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    println!(
+        "gongzhi-bench — {} cores, release={}",
+        std::thread::available_parallelism()?.get(),
+        !cfg!(debug_assertions)
+    );
+    if args.only.iter().any(|o| o == "append") {
+        append::run(&args.backends, &args.writers, args.appends).await?;
+    }
+    if args.only.iter().any(|o| o == "rebuild") {
+        rebuild::run(&args.backends, args.events).await?;
+    }
+    Ok(())
+}

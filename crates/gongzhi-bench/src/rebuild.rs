@@ -1,0 +1,3 @@
+pub async fn run(_: &[String], _: usize) -> anyhow::Result<()> {
+    Ok(())
+}
