@@ -2,7 +2,6 @@
 //! throughput over a simulated history, on SQLite and PostgreSQL, in one run on one machine.
 
 mod append;
-mod load;
 mod rebuild;
 
 use clap::Parser;

@@ -9,6 +9,7 @@ mod calendar;
 mod case;
 mod command;
 mod decide;
+mod directory;
 mod error;
 mod event;
 mod ids;
@@ -26,6 +27,7 @@ pub use command::{
     AssignmentCommand, Command, Contact, FileConcern, IntakeCommand, ResolutionCommand,
 };
 pub use decide::{Rules, decide};
+pub use directory::{Area, AreaLevel, Category, CategoryKind, Directory, DirectoryError, Unit};
 pub use error::DomainError;
 pub use event::{
     CaseEvent, Channel, ContactVia, Context, DecodeError, Location, Outcome, Priority, Reporter,

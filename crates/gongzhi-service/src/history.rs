@@ -8,6 +8,11 @@ use gongzhi_domain::{
     Satisfaction, TrackingCode, decide,
 };
 
+use std::collections::HashMap;
+
+use gongzhi_store::{AppendError, AppendRequest, EventStore, Metadata, NewEvent};
+use uuid::Uuid;
+
 use crate::filing::secret_digest;
 use crate::service::Policy;
 
@@ -76,6 +81,56 @@ const TITLES: &[(&str, &str)] = &[
     ("共享单车乱停放", "地铁口共享单车堆积堵塞人行道"),
     ("餐馆油烟扰民", "楼下餐馆油烟直排，窗户无法打开"),
 ];
+
+/// Appends a generated history to a store in time order, `batch` events per transaction,
+/// calling `progress` with the number written so far. Returns how many were written.
+pub async fn load<S: EventStore>(
+    store: &S,
+    events: &[HistoricEvent],
+    batch: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<usize, AppendError> {
+    let mut versions: HashMap<CaseId, u64> = HashMap::new();
+    let mut written = 0;
+    for chunk in events.chunks(batch.max(1)) {
+        let owned: Vec<(Uuid, u64, [NewEvent; 1], Metadata)> = chunk
+            .iter()
+            .map(|e| {
+                let version = versions.entry(e.case_id).or_insert(0);
+                let expected = *version;
+                *version += 1;
+                let event = NewEvent {
+                    event_id: Uuid::now_v7(),
+                    context: e.event.context().as_str(),
+                    event_type: e.event.event_type(),
+                    schema_version: e.event.schema_version(),
+                    payload: e.event.to_payload(),
+                };
+                let metadata = Metadata {
+                    actor: e.actor.label(),
+                    correlation_id: Uuid::now_v7(),
+                    causation_id: None,
+                    idempotency_key: None,
+                    recorded_at: e.at,
+                };
+                (e.case_id.as_uuid(), expected, [event], metadata)
+            })
+            .collect();
+        let requests: Vec<AppendRequest<'_>> = owned
+            .iter()
+            .map(|(stream_id, expected, events, metadata)| AppendRequest {
+                stream_id: *stream_id,
+                expected_version: *expected,
+                events,
+                metadata,
+            })
+            .collect();
+        store.append_batch(&requests).await?;
+        written += chunk.len();
+        progress(written);
+    }
+    Ok(written)
+}
 
 /// Simulates the plan; events come back in time order.
 pub fn generate(plan: &HistoryPlan, policy: &Policy) -> Vec<HistoricEvent> {

@@ -3,12 +3,14 @@
 //! concurrent commands on one case conflict instead of both winning.
 
 mod clock;
+mod data;
 mod error;
 mod filing;
 pub mod history;
 mod service;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use data::{DataError, DataFiles};
 pub use error::CommandError;
 pub use filing::{Filing, secret_digest};
 pub use service::{CaseService, CommandOutcome, Policy, RequestMeta};

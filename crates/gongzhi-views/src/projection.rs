@@ -1,6 +1,7 @@
 //! The projection proper: pure functions from stored events to summary and statistics
 //! changes, accumulated in a [`Batch`] that the view store writes in one transaction.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -75,26 +76,47 @@ pub fn project(
     if stored.stream_version != applied + 1 {
         return Err(gap());
     }
-    let before = batch.summaries.get(&case_id).cloned();
-    let mut after = match &before {
-        Some(summary) => summary.clone(),
-        None => CaseSummary::filed(case_id, &event, at).ok_or_else(gap)?,
+    let (before, summary) = match batch.summaries.entry(case_id) {
+        Entry::Occupied(entry) => {
+            let summary = entry.into_mut();
+            (Some(Before::of(summary)), summary)
+        }
+        Entry::Vacant(entry) => {
+            let created = CaseSummary::filed(case_id, &event, at).ok_or_else(gap)?;
+            (None, entry.insert(created))
+        }
     };
-    after.apply(&event, at);
-    after.version = stored.stream_version;
+    summary.apply(&event, at);
+    summary.version = stored.stream_version;
     count(
         &mut batch.stats,
         before.as_ref(),
-        &after,
+        summary,
         &event,
         at,
         offset,
     );
-    batch.summaries.insert(case_id, after);
     batch.dirty.insert(case_id);
     batch.position = Some(stored.position);
     batch.applied += 1;
     Ok(())
+}
+
+/// What statistics need to know of a summary before an event changes it.
+struct Before {
+    category: Option<String>,
+    unit: Option<String>,
+    contacted: bool,
+}
+
+impl Before {
+    fn of(summary: &CaseSummary) -> Self {
+        Self {
+            category: summary.category.clone(),
+            unit: summary.unit.clone(),
+            contacted: summary.contacted_at.is_some(),
+        }
+    }
 }
 
 fn day(at: DateTime<Utc>, offset: FixedOffset) -> String {
@@ -104,7 +126,7 @@ fn day(at: DateTime<Utc>, offset: FixedOffset) -> String {
 /// The statistics an event moves (DESIGN §4).
 fn count(
     stats: &mut StatDeltas,
-    before: Option<&CaseSummary>,
+    before: Option<&Before>,
     after: &CaseSummary,
     event: &CaseEvent,
     at: DateTime<Utc>,
@@ -150,7 +172,7 @@ fn count(
             });
         }
         CaseEvent::ResidentContacted { .. } => {
-            let first_contact = before.is_some_and(|b| b.contacted_at.is_none());
+            let first_contact = before.is_some_and(|b| !b.contacted);
             if let Some(due) = after.response_due.filter(|due| first_contact && at <= *due) {
                 add(key(day(due, offset), category, unit), |c| {
                     c.responded_on_time += 1

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use gongzhi_domain::CaseId;
-use gongzhi_store::{EventStore, Position};
+use gongzhi_store::{EventStore, Position, StoreError, StoredEvent};
 
 use crate::error::ProjectionError;
 use crate::projection::{Batch, project};
@@ -39,6 +39,8 @@ pub struct Projector<S: EventStore> {
     poll: Duration,
     position: Option<Position>,
     batch: Batch,
+    /// The view store is known to hold nothing this projector has not cached.
+    fresh: bool,
 }
 
 impl<S: EventStore> Projector<S> {
@@ -54,6 +56,7 @@ impl<S: EventStore> Projector<S> {
             poll: Duration::from_millis(200),
             position: None,
             batch: Batch::default(),
+            fresh: false,
         }
     }
 
@@ -74,52 +77,104 @@ impl<S: EventStore> Projector<S> {
 
     /// Projects at most one batch. Returns how many events it read (0: caught up).
     pub async fn step(&mut self) -> Result<usize, ProjectionError> {
-        let result = self.try_step().await;
-        if result.is_err() {
-            // The cache may hold changes that were never committed: forget it all.
-            self.batch = Batch::default();
-            self.position = None;
-        }
-        result
+        let after = self.position().await?;
+        let events = self.store.read_all(after, self.batch_size).await;
+        self.apply_read(after, events).await
     }
 
-    async fn try_step(&mut self) -> Result<usize, ProjectionError> {
-        let after = match self.position {
-            Some(position) => position,
-            None => self.views.checkpoint(&self.consumer).await?,
+    async fn position(&mut self) -> Result<Position, ProjectionError> {
+        match self.position {
+            Some(position) => Ok(position),
+            None => Ok(self.views.checkpoint(&self.consumer).await?),
+        }
+    }
+
+    /// Applies and commits one batch that has been read.
+    async fn apply_read(
+        &mut self,
+        after: Position,
+        events: Result<Vec<StoredEvent>, StoreError>,
+    ) -> Result<usize, ProjectionError> {
+        let applied = match events {
+            Ok(events) => apply_batch(
+                &mut self.batch,
+                &self.views,
+                &self.consumer,
+                self.offset,
+                &events,
+                self.fresh,
+            )
+            .await
+            .map(|()| position_after(after, &events)),
+            Err(error) => Err(error.into()),
         };
-        let events = self.store.read_all(after, self.batch_size).await?;
-        if events.is_empty() {
-            self.position = Some(after);
-            return Ok(0);
-        }
-        let mut seen = HashSet::new();
-        let ids: Vec<CaseId> = events
-            .iter()
-            .map(|e| CaseId::from_uuid(e.stream_id))
-            .filter(|id| seen.insert(*id))
-            .collect();
-        self.views.load_into(&mut self.batch, &ids).await?;
-        for event in &events {
-            project(&mut self.batch, event, self.offset)?;
-        }
-        self.views.commit(&mut self.batch, &self.consumer).await?;
-        self.position = events.last().map(|e| e.position);
-        if self.batch.summaries.len() > self.cache_limit {
-            self.batch.summaries.clear();
-        }
-        Ok(events.len())
+        self.settle(applied)
     }
 
-    /// Projects until nothing is left; returns the number of events read.
+    /// Records where a batch left the projector; on failure forgets the cache, since it may
+    /// hold changes that were never committed.
+    fn settle(
+        &mut self,
+        applied: Result<(Position, usize), ProjectionError>,
+    ) -> Result<usize, ProjectionError> {
+        match applied {
+            Ok((position, read)) => {
+                self.position = Some(position);
+                if self.batch.summaries.len() > self.cache_limit {
+                    self.batch.summaries.clear();
+                    self.fresh = false;
+                }
+                Ok(read)
+            }
+            Err(error) => {
+                self.batch = Batch::default();
+                self.position = None;
+                self.fresh = false;
+                Err(error)
+            }
+        }
+    }
+
+    /// Projects until nothing is left; returns the number of events read. Reading the next
+    /// batch overlaps with applying and committing the current one.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
+        self.catch_up_with(|_| {}).await
+    }
+
+    async fn catch_up_with(
+        &mut self,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
+        let mut after = self.position().await?;
+        let mut events = self.store.read_all(after, self.batch_size).await;
         let mut total = 0;
         loop {
-            let read = self.step().await?;
-            if read == 0 {
-                return Ok(total);
-            }
-            total += read as u64;
+            let next_after = match &events {
+                Ok(batch) if batch.is_empty() => return Ok(total),
+                Ok(batch) => batch.last().map_or(after, |e| e.position),
+                Err(_) => after,
+            };
+            let (applied, next) = match events {
+                Ok(batch) => {
+                    let (applied, next) = tokio::join!(
+                        apply_batch(
+                            &mut self.batch,
+                            &self.views,
+                            &self.consumer,
+                            self.offset,
+                            &batch,
+                            self.fresh
+                        ),
+                        self.store.read_all(next_after, self.batch_size)
+                    );
+                    (applied.map(|()| position_after(after, &batch)), next)
+                }
+                Err(error) => (Err(error.into()), Ok(Vec::new())),
+            };
+            total += self.settle(applied)? as u64;
+            progress(total);
+            after = next_after;
+            events = next;
         }
     }
 
@@ -149,20 +204,55 @@ impl<S: EventStore> Projector<S> {
         self.views.reset(&self.consumer).await?;
         self.batch = Batch::default();
         self.position = Some(Position::START);
+        // The views are empty: no summary needs loading until the cache is trimmed.
+        self.fresh = true;
         let total = self.store.count().await?;
         let started = Instant::now();
-        let mut applied = 0;
-        loop {
-            let read = self.step().await?;
-            applied += read as u64;
-            progress(Progress {
-                applied,
-                total,
-                elapsed: started.elapsed(),
-            });
-            if read == 0 {
-                return Ok(applied);
-            }
-        }
+        let applied = self
+            .catch_up_with(|applied| {
+                progress(Progress {
+                    applied,
+                    total,
+                    elapsed: started.elapsed(),
+                });
+            })
+            .await;
+        self.fresh = false;
+        applied
     }
+}
+
+/// Loads the summaries the batch touches, applies every event, and commits the changes
+/// with the checkpoint.
+async fn apply_batch(
+    batch: &mut Batch,
+    views: &ViewStore,
+    consumer: &str,
+    offset: FixedOffset,
+    events: &[StoredEvent],
+    fresh: bool,
+) -> Result<(), ProjectionError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if !fresh {
+        let mut seen = HashSet::new();
+        let ids: Vec<CaseId> = events
+            .iter()
+            .map(|e| CaseId::from_uuid(e.stream_id))
+            .filter(|id| seen.insert(*id))
+            .collect();
+        views.load_into(batch, &ids).await?;
+    }
+    for event in events {
+        project(batch, event, offset)?;
+    }
+    views.commit(batch, consumer).await
+}
+
+/// The position after a batch, and how many events it held.
+fn position_after(after: Position, events: &[StoredEvent]) -> (Position, usize) {
+    events
+        .last()
+        .map_or((after, 0), |e| (e.position, events.len()))
 }

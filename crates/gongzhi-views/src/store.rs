@@ -26,30 +26,66 @@ pub enum ViewStore {
     Postgres(PgPool),
 }
 
-const UPSERT_SUMMARY: &str = "INSERT INTO case_summary \
-    (case_id, tracking_code, status, community, category, channel, unit, filed_at, updated_at, overdue, version, doc) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-    ON CONFLICT (case_id) DO UPDATE SET tracking_code = excluded.tracking_code, status = excluded.status, \
-    community = excluded.community, category = excluded.category, channel = excluded.channel, \
-    unit = excluded.unit, filed_at = excluded.filed_at, updated_at = excluded.updated_at, \
-    overdue = excluded.overdue, version = excluded.version, doc = excluded.doc";
+const SUMMARY_COLUMNS: &str = "case_id, tracking_code, status, community, category, channel, unit, filed_at, updated_at, overdue, version, doc";
+
+const SUMMARY_ON_CONFLICT: &str = "ON CONFLICT (case_id) DO UPDATE SET tracking_code = excluded.tracking_code, \
+    status = excluded.status, community = excluded.community, category = excluded.category, \
+    channel = excluded.channel, unit = excluded.unit, filed_at = excluded.filed_at, \
+    updated_at = excluded.updated_at, overdue = excluded.overdue, version = excluded.version, doc = excluded.doc";
+
+/// Rows per multi-row statement: well inside both engines' parameter limits (SQLite
+/// 32,766, PostgreSQL 65,535) for the widest row (19 statistics columns).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// `INSERT INTO table (columns) VALUES ($1, ...), (...) tail` for `rows` rows of `width`.
+/// SQLite gets anonymous `?` placeholders: binding numbered ones costs time quadratic in
+/// their count there.
+fn multi_row_insert(
+    numbered: bool,
+    table: &str,
+    columns: &str,
+    width: usize,
+    rows: usize,
+    tail: &str,
+) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push_str(&format!("${}", row * width + column + 1));
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(tail);
+    sql
+}
 
 const SAVE_CHECKPOINT: &str = "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
     position = excluded.position, updated_at = excluded.updated_at";
 
-static ADD_STATS: LazyLock<String> = LazyLock::new(|| {
-    let columns = StatCounts::COLUMNS;
-    let placeholders: Vec<String> = (1..=5 + columns.len()).map(|n| format!("${n}")).collect();
-    let updates: Vec<String> = columns
+static STATS_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "day, community, category, channel, unit, {}",
+        StatCounts::COLUMNS.join(", ")
+    )
+});
+
+static STATS_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
+    let updates: Vec<String> = StatCounts::COLUMNS
         .iter()
         .map(|c| format!("{c} = case_stats_daily.{c} + excluded.{c}"))
         .collect();
     format!(
-        "INSERT INTO case_stats_daily (day, community, category, channel, unit, {}) VALUES ({}) \
-         ON CONFLICT (day, community, category, channel, unit) DO UPDATE SET {}",
-        columns.join(", "),
-        placeholders.join(", "),
+        "ON CONFLICT (day, community, category, channel, unit) DO UPDATE SET {}",
         updates.join(", ")
     )
 });
@@ -62,37 +98,65 @@ static SELECT_STATS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Writes a batch inside an open transaction. The SQL is the same on both backends; only
-/// the transaction type differs, hence a macro rather than a generic function.
+/// Writes a batch inside an open transaction, many rows per statement. The SQL is the
+/// same on both backends; only the transaction type differs, hence a macro rather than a
+/// generic function.
 macro_rules! write_batch {
-    ($tx:expr, $batch:expr, $consumer:expr) => {{
-        for case_id in &$batch.dirty {
-            let summary = &$batch.summaries[case_id];
-            sqlx::query(UPSERT_SUMMARY)
-                .bind(case_id.as_uuid())
-                .bind(&summary.tracking_code)
-                .bind(summary.status.as_str())
-                .bind(&summary.community)
-                .bind(summary.category.as_deref())
-                .bind(summary.channel.as_str())
-                .bind(summary.unit.as_deref())
-                .bind(summary.filed_at.timestamp_micros())
-                .bind(summary.updated_at.timestamp_micros())
-                .bind(summary.overdue)
-                .bind(summary.version as i64)
-                .bind(Json(summary))
-                .execute(&mut *$tx)
-                .await?;
+    ($tx:expr, $batch:expr, $consumer:expr, $numbered:expr) => {{
+        let dirty: Vec<&CaseSummary> = $batch
+            .dirty
+            .iter()
+            .map(|id| &$batch.summaries[id])
+            .collect();
+        for chunk in dirty.chunks(ROWS_PER_STATEMENT) {
+            let sql = multi_row_insert(
+                $numbered,
+                "case_summary",
+                SUMMARY_COLUMNS,
+                12,
+                chunk.len(),
+                SUMMARY_ON_CONFLICT,
+            );
+            let mut query = sqlx::query(&sql);
+            for summary in chunk {
+                query = query
+                    .bind(summary.case_id.as_uuid())
+                    .bind(&summary.tracking_code)
+                    .bind(summary.status.as_str())
+                    .bind(&summary.community)
+                    .bind(summary.category.as_deref())
+                    .bind(summary.channel.as_str())
+                    .bind(summary.unit.as_deref())
+                    .bind(summary.filed_at.timestamp_micros())
+                    .bind(summary.updated_at.timestamp_micros())
+                    .bind(summary.overdue)
+                    .bind(summary.version as i64)
+                    .bind(Json(*summary));
+            }
+            query.execute(&mut *$tx).await?;
         }
-        for (key, counts) in &$batch.stats.0 {
-            let mut query = sqlx::query(&ADD_STATS)
-                .bind(&key.day)
-                .bind(&key.community)
-                .bind(&key.category)
-                .bind(&key.channel)
-                .bind(&key.unit);
-            for value in counts.values() {
-                query = query.bind(value);
+        let stats: Vec<(&StatKey, &StatCounts)> = $batch.stats.0.iter().collect();
+        let width = 5 + StatCounts::COLUMNS.len();
+        for chunk in stats.chunks(ROWS_PER_STATEMENT) {
+            let sql = multi_row_insert(
+                $numbered,
+                "case_stats_daily",
+                &STATS_COLUMNS,
+                width,
+                chunk.len(),
+                &STATS_ON_CONFLICT,
+            );
+            let mut query = sqlx::query(&sql);
+            for (key, counts) in chunk {
+                query = query
+                    .bind(&key.day)
+                    .bind(&key.community)
+                    .bind(&key.category)
+                    .bind(&key.channel)
+                    .bind(&key.unit);
+                for value in counts.values() {
+                    query = query.bind(value);
+                }
             }
             query.execute(&mut *$tx).await?;
         }
@@ -130,12 +194,12 @@ impl ViewStore {
         match self {
             Self::Sqlite { writer, .. } => {
                 let mut tx = writer.begin().await?;
-                write_batch!(tx, batch, consumer);
+                write_batch!(tx, batch, consumer, false);
                 tx.commit().await?;
             }
             Self::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                write_batch!(tx, batch, consumer);
+                write_batch!(tx, batch, consumer, true);
                 tx.commit().await?;
             }
         }
@@ -165,7 +229,7 @@ impl ViewStore {
     async fn summaries_by_id(&self, ids: &[Uuid]) -> Result<Vec<CaseSummary>, ProjectionError> {
         let rows: Vec<Json<CaseSummary>> = match self {
             Self::Sqlite { readers, .. } => {
-                let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+                let placeholders = vec!["?"; ids.len()];
                 let sql = format!(
                     "SELECT doc FROM case_summary WHERE case_id IN ({})",
                     placeholders.join(",")

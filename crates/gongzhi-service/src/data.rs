@@ -1,0 +1,92 @@
+//! The admin-editable data files: the directory, the SLA policy and the holiday calendar,
+//! read from one folder and checked before anything starts.
+
+use std::path::{Path, PathBuf};
+
+use gongzhi_domain::{Calendar, CalendarError, Directory, DirectoryError, SlaError, SlaPolicy};
+
+use crate::service::Policy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Directory {
+        path: PathBuf,
+        #[source]
+        source: DirectoryError,
+    },
+    #[error("{path}: {source}")]
+    Sla {
+        path: PathBuf,
+        #[source]
+        source: SlaError,
+    },
+    #[error("{path}: {source}")]
+    Calendar {
+        path: PathBuf,
+        #[source]
+        source: CalendarError,
+    },
+}
+
+/// Everything the data folder holds.
+#[derive(Debug, Clone)]
+pub struct DataFiles {
+    pub directory: Directory,
+    pub policy: Policy,
+    /// Years the calendar has holidays for.
+    pub calendar_years: Vec<i32>,
+}
+
+fn read(path: &Path) -> Result<String, DataError> {
+    std::fs::read_to_string(path).map_err(|source| DataError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl DataFiles {
+    /// Reads `directory.toml`, `sla.toml` and every `calendar/*.toml` under `dir`.
+    pub fn load(dir: &Path) -> Result<Self, DataError> {
+        let path = dir.join("directory.toml");
+        let directory = Directory::from_toml(&read(&path)?)
+            .map_err(|source| DataError::Directory { path, source })?;
+        let path = dir.join("sla.toml");
+        let sla = SlaPolicy::from_toml(&read(&path)?)
+            .map_err(|source| DataError::Sla { path, source })?;
+        let mut calendar = Calendar::china();
+        let calendar_dir = dir.join("calendar");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&calendar_dir)
+            .map_err(|source| DataError::Read {
+                path: calendar_dir.clone(),
+                source,
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        files.sort();
+        let mut calendar_years = Vec::new();
+        for path in files {
+            let year = calendar
+                .load_year(&read(&path)?)
+                .map_err(|source| DataError::Calendar { path, source })?;
+            calendar_years.push(year);
+        }
+        Ok(Self {
+            directory,
+            policy: Policy { sla, calendar },
+            calendar_years,
+        })
+    }
+
+    /// The data folder shipped with the source tree (for tests and benchmarks).
+    pub fn shipped() -> Result<Self, DataError> {
+        Self::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"))
+    }
+}
