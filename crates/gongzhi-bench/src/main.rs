@@ -13,7 +13,7 @@ struct Args {
     /// Appends per concurrency level and backend (each single-event, with an idempotency key).
     #[arg(long, default_value_t = 20_000)]
     appends: usize,
-    /// Events in the history the rebuild replays (about 11 per case).
+    /// Events in the history the rebuild replays (about 9 per simulated case).
     #[arg(long, default_value_t = 1_000_000)]
     events: usize,
     /// Concurrent writers to measure.

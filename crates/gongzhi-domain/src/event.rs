@@ -128,6 +128,10 @@ pub struct Location {
 /// store keeps the type beside the payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are short-lived values and a filing happens once per case; boxing it would only complicate every match"
+)]
 pub enum CaseEvent {
     // intake
     ConcernFiled {

@@ -172,7 +172,7 @@ impl<S: EventStore> CaseService<S> {
         let events = upto
             .iter()
             .filter(|e| e.stream_version >= original.first_version)
-            .map(|e| decode(e))
+            .map(decode)
             .collect::<Result<_, _>>()?;
         Ok(CommandOutcome {
             case_id,

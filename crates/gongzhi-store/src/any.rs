@@ -7,7 +7,7 @@ use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::postgres::{PostgresEventStore, PostgresOptions};
 use crate::sqlite::{SqliteEventStore, SqliteOptions};
-use crate::types::{AppendRequest, Appended, Position, StoredEvent};
+use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent};
 
 /// Either backend, picked by [`connect`]. Business code is generic over [`EventStore`] or
 /// uses this; it never branches on the backend itself.
@@ -71,6 +71,14 @@ impl EventStore for AnyEventStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         dispatch!(self, store => store.count().await)
+    }
+
+    async fn read_recorded(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self, store => store.read_recorded(after, limit).await)
     }
 
     fn appended(&self) -> watch::Receiver<u64> {

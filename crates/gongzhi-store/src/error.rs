@@ -11,6 +11,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("commit failed: {0}")]
     Commit(String),
+    #[error("a background task failed: {0}")]
+    Task(String),
     #[error("event store unavailable: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration {name} failed: {source}")]

@@ -20,7 +20,9 @@ pub use migrate::{Backend, Migration, migrations};
 pub use postgres::{PostgresEventStore, PostgresOptions, open_pool as open_postgres};
 pub use sqlite::{SqliteEventStore, SqliteOptions, open_pools as open_sqlite};
 pub use tail::Tail;
-pub use types::{AppendRequest, Appended, Metadata, NewEvent, Position, StoredEvent};
+pub use types::{
+    AppendRequest, Appended, Metadata, NewEvent, Position, RecordedEvent, StoredEvent,
+};
 
 use std::future::Future;
 
@@ -71,6 +73,13 @@ pub trait EventStore: Send + Sync + 'static {
         after: Position,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Like `read_all`, without the metadata a projection does not use.
+    fn read_recorded(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
     /// Changes whenever this process commits an append, so a tailing reader in the same
     /// process wakes at once; readers in other processes poll (see [`Tail`]).

@@ -4,8 +4,7 @@
 use std::str::FromStr;
 
 use chrono::Utc;
-use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -13,7 +12,7 @@ use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
 use crate::sqlite::InTransaction;
-use crate::types::{AppendRequest, Appended, Metadata, Position, StoredEvent, from_micros, micros};
+use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent, micros};
 
 /// How to reach a PostgreSQL store.
 #[derive(Clone)]
@@ -161,8 +160,17 @@ pub struct PostgresEventStore {
     appended: watch::Sender<u64>,
 }
 
-const EVENT_COLUMNS: &str = "position, transaction_id, event_id, stream_id, stream_version, context, \
-     event_type, schema_version, payload::text AS payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
+const RECORDED_COLUMNS: &str = "transaction_id, position, stream_id, stream_version, event_type, schema_version, payload::text, recorded_at";
+
+/// Rows of transactions older than every running one: those can no longer change, so
+/// nothing can appear behind a reader later.
+const BELOW_HORIZON: &str = "WHERE (transaction_id, position) > ($1, $2) \
+    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+    ORDER BY transaction_id, position LIMIT $3";
+
+/// In the order `types::event_from_row` reads them.
+const EVENT_COLUMNS: &str = "transaction_id, position, event_id, stream_id, stream_version, context, \
+     event_type, schema_version, payload::text, actor, correlation_id, causation_id, idempotency_key, recorded_at";
 
 /// One statement per append: atomic on its own, one round trip, and it writes nothing
 /// unless the stream is at the expected version. The unique indexes catch a concurrent
@@ -292,27 +300,6 @@ fn constraint_is(error: &sqlx::Error, name: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(name))
 }
 
-fn event_from_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let payload: String = row.try_get("payload")?;
-    Ok(StoredEvent {
-        position: Position::new(row.try_get("transaction_id")?, row.try_get("position")?),
-        event_id: row.try_get("event_id")?,
-        stream_id: row.try_get("stream_id")?,
-        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
-        context: row.try_get("context")?,
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get::<i32, _>("schema_version")? as u32,
-        payload,
-        metadata: Metadata {
-            actor: row.try_get("actor")?,
-            correlation_id: row.try_get("correlation_id")?,
-            causation_id: row.try_get("causation_id")?,
-            idempotency_key: row.try_get("idempotency_key")?,
-            recorded_at: from_micros(row.try_get("recorded_at")?),
-        },
-    })
-}
-
 impl EventStore for PostgresEventStore {
     async fn append(&self, request: AppendRequest<'_>) -> Result<Appended, AppendError> {
         if request.events.is_empty() {
@@ -405,7 +392,7 @@ impl EventStore for PostgresEventStore {
         .bind(stream_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(event_from_row).collect()
+        rows.iter().map(crate::types::postgres_event).collect()
     }
 
     async fn read_all(
@@ -413,20 +400,15 @@ impl EventStore for PostgresEventStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        // Only rows of transactions older than every running one: those can no longer
-        // change, so nothing can appear behind a reader later.
         let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events \
-             WHERE (transaction_id, position) > ($1, $2) \
-               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-             ORDER BY transaction_id, position LIMIT $3"
+            "SELECT {EVENT_COLUMNS} FROM events {BELOW_HORIZON}"
         ))
         .bind(after.commit)
         .bind(after.sequence)
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(event_from_row).collect()
+        rows.iter().map(crate::types::postgres_event).collect()
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -434,6 +416,22 @@ impl EventStore for PostgresEventStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(count as u64)
+    }
+
+    async fn read_recorded(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORDED_COLUMNS} FROM events {BELOW_HORIZON}"
+        ))
+        .bind(after.commit)
+        .bind(after.sequence)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(crate::types::postgres_recorded).collect()
     }
 
     fn appended(&self) -> watch::Receiver<u64> {

@@ -6,10 +6,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -18,7 +16,7 @@ use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::group_commit;
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
-use crate::types::{AppendRequest, Appended, Metadata, Position, StoredEvent, from_micros, micros};
+use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent, micros};
 
 /// How to open a SQLite store.
 #[derive(Debug, Clone)]
@@ -96,7 +94,9 @@ pub async fn open_pools(options: &SqliteOptions) -> Result<(SqlitePool, SqlitePo
 async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
     sqlx::query(CREATE_MIGRATIONS_TABLE).execute(writer).await?;
     for migration in migrations(Backend::Sqlite) {
-        let mut tx = writer.begin().await?;
+        // IMMEDIATE takes the write lock before the check, so two processes opening the
+        // same new file migrate it once, one after the other.
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(migration.version)
@@ -137,7 +137,12 @@ pub struct SqliteEventStore {
     jobs: mpsc::Sender<group_commit::Job>,
 }
 
-const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, context, event_type, \
+/// In the order `types::event_from_row` reads them; on SQLite the commit key is always 0.
+const RECORDED_COLUMNS: &str =
+    "0, position, stream_id, stream_version, event_type, schema_version, payload, recorded_at";
+
+/// In the order `types::event_from_row` reads them; on SQLite the commit key is always 0.
+const EVENT_COLUMNS: &str = "0, position, event_id, stream_id, stream_version, context, event_type, \
      schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
 
 /// What an append statement did, before its transaction commits.
@@ -283,29 +288,6 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error, what: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation() && db.message().contains(what))
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let position = Position::new(0, row.try_get("position")?);
-    let stream_id: Uuid = row.try_get("stream_id")?;
-    let payload: String = row.try_get("payload")?;
-    Ok(StoredEvent {
-        position,
-        event_id: row.try_get("event_id")?,
-        stream_id,
-        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
-        context: row.try_get("context")?,
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get::<i64, _>("schema_version")? as u32,
-        payload,
-        metadata: Metadata {
-            actor: row.try_get("actor")?,
-            correlation_id: row.try_get("correlation_id")?,
-            causation_id: row.try_get("causation_id")?,
-            idempotency_key: row.try_get("idempotency_key")?,
-            recorded_at: from_micros(row.try_get("recorded_at")?),
-        },
-    })
-}
-
 impl EventStore for SqliteEventStore {
     async fn append(&self, request: AppendRequest<'_>) -> Result<Appended, AppendError> {
         if request.events.is_empty() {
@@ -399,7 +381,7 @@ impl EventStore for SqliteEventStore {
         .bind(stream_id)
         .fetch_all(&self.readers)
         .await?;
-        rows.iter().map(event_from_row).collect()
+        rows.iter().map(crate::types::sqlite_event).collect()
     }
 
     async fn read_all(
@@ -414,7 +396,7 @@ impl EventStore for SqliteEventStore {
         .bind(limit as i64)
         .fetch_all(&self.readers)
         .await?;
-        rows.iter().map(event_from_row).collect()
+        rows.iter().map(crate::types::sqlite_event).collect()
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -422,6 +404,21 @@ impl EventStore for SqliteEventStore {
             .fetch_one(&self.readers)
             .await?;
         Ok(count as u64)
+    }
+
+    async fn read_recorded(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORDED_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(after.sequence)
+        .bind(limit as i64)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(crate::types::sqlite_recorded).collect()
     }
 
     fn appended(&self) -> watch::Receiver<u64> {

@@ -98,6 +98,19 @@ pub struct StoredEvent {
     pub metadata: Metadata,
 }
 
+/// An event as a projection needs it: what happened to which stream, when. Reading fewer
+/// columns makes replays of millions of events markedly faster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub position: Position,
+    pub stream_id: Uuid,
+    pub stream_version: u64,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
@@ -105,3 +118,54 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 pub(crate) fn from_micros(value: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(value).unwrap_or_default()
 }
+
+/// Reads a row selected with a backend's `EVENT_COLUMNS`, by column index (by name costs a
+/// lookup per column per row, which shows in rebuilds).
+macro_rules! event_from_row {
+    ($name:ident, $row:ty) => {
+        pub(crate) fn $name(row: &$row) -> Result<StoredEvent, crate::error::StoreError> {
+            use sqlx::Row;
+            Ok(StoredEvent {
+                position: Position::new(row.try_get(0)?, row.try_get(1)?),
+                event_id: row.try_get(2)?,
+                stream_id: row.try_get(3)?,
+                stream_version: row.try_get::<i64, _>(4)? as u64,
+                context: row.try_get(5)?,
+                event_type: row.try_get(6)?,
+                schema_version: row.try_get::<i32, _>(7)? as u32,
+                payload: row.try_get(8)?,
+                metadata: Metadata {
+                    actor: row.try_get(9)?,
+                    correlation_id: row.try_get(10)?,
+                    causation_id: row.try_get(11)?,
+                    idempotency_key: row.try_get(12)?,
+                    recorded_at: from_micros(row.try_get(13)?),
+                },
+            })
+        }
+    };
+}
+
+event_from_row!(sqlite_event, sqlx::sqlite::SqliteRow);
+event_from_row!(postgres_event, sqlx::postgres::PgRow);
+
+/// Reads a row selected with a backend's `RECORDED_COLUMNS`, by column index.
+macro_rules! recorded_from_row {
+    ($name:ident, $row:ty) => {
+        pub(crate) fn $name(row: &$row) -> Result<RecordedEvent, crate::error::StoreError> {
+            use sqlx::Row;
+            Ok(RecordedEvent {
+                position: Position::new(row.try_get(0)?, row.try_get(1)?),
+                stream_id: row.try_get(2)?,
+                stream_version: row.try_get::<i64, _>(3)? as u64,
+                event_type: row.try_get(4)?,
+                schema_version: row.try_get::<i32, _>(5)? as u32,
+                payload: row.try_get(6)?,
+                recorded_at: from_micros(row.try_get(7)?),
+            })
+        }
+    };
+}
+
+recorded_from_row!(sqlite_recorded, sqlx::sqlite::SqliteRow);
+recorded_from_row!(postgres_recorded, sqlx::postgres::PgRow);

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use gongzhi_domain::{CaseEvent, CaseId};
-use gongzhi_store::{Position, StoredEvent};
+use gongzhi_store::{Position, RecordedEvent};
 
 use crate::error::ProjectionError;
 use crate::stats::{StatCounts, StatDeltas, StatKey};
@@ -51,7 +51,7 @@ impl Batch {
 /// ahead is an error, never silently accepted.
 pub fn project(
     batch: &mut Batch,
-    stored: &StoredEvent,
+    stored: &RecordedEvent,
     offset: FixedOffset,
 ) -> Result<(), ProjectionError> {
     let event = CaseEvent::from_stored(&stored.event_type, stored.schema_version, &stored.payload)
@@ -61,7 +61,7 @@ pub fn project(
             source,
         })?;
     let case_id = CaseId::from_uuid(stored.stream_id);
-    let at = stored.metadata.recorded_at;
+    let at = stored.recorded_at;
     let applied = batch.summaries.get(&case_id).map_or(0, |s| s.version);
     if stored.stream_version <= applied {
         batch.position = Some(stored.position);

@@ -1,14 +1,15 @@
-//! The projector: follows an event store, applies batches and writes each batch with its
-//! checkpoint in one transaction. Restarting resumes from the checkpoint; nothing is
+//! The projector: follows an event store, applies events in memory and writes them with
+//! its checkpoint in one transaction. Restarting resumes from the checkpoint; nothing is
 //! applied twice because nothing is written without the checkpoint that covers it.
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use gongzhi_domain::CaseId;
-use gongzhi_store::{EventStore, Position, StoreError, StoredEvent};
+use gongzhi_store::{EventStore, Position, RecordedEvent, StoreError};
 
 use crate::error::ProjectionError;
 use crate::projection::{Batch, project};
@@ -28,18 +29,25 @@ impl Progress {
     }
 }
 
+/// A rebuild keeps this many events' changes in memory before writing them, so a
+/// statistics row touched many times is written once, while the next read goes on.
+const REBUILD_FLUSH_EVERY: usize = 200_000;
+
 /// Follows one event store into one view store.
 pub struct Projector<S: EventStore> {
-    store: S,
+    store: Arc<S>,
     views: ViewStore,
     consumer: String,
     offset: FixedOffset,
     batch_size: usize,
+    /// Write after this many applied events (and whenever caught up).
+    flush_every: usize,
     cache_limit: usize,
     poll: Duration,
+    /// Everything up to here has been read and applied to `batch` (maybe not written).
     position: Option<Position>,
     batch: Batch,
-    /// The view store is known to hold nothing this projector has not cached.
+    /// The view store holds nothing this projector has not cached, so nothing needs loading.
     fresh: bool,
 }
 
@@ -47,11 +55,12 @@ impl<S: EventStore> Projector<S> {
     /// A projector named `views`, with days counted in `offset` (the deployment's zone).
     pub fn new(store: S, views: ViewStore, offset: FixedOffset) -> Self {
         Self {
-            store,
+            store: Arc::new(store),
             views,
             consumer: "views".to_owned(),
             offset,
             batch_size: 1_000,
+            flush_every: 0,
             cache_limit: 200_000,
             poll: Duration::from_millis(200),
             position: None,
@@ -66,6 +75,7 @@ impl<S: EventStore> Projector<S> {
         self
     }
 
+    /// Events read (and, live, written) at a time.
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
         self
@@ -75,13 +85,6 @@ impl<S: EventStore> Projector<S> {
         &self.views
     }
 
-    /// Projects at most one batch. Returns how many events it read (0: caught up).
-    pub async fn step(&mut self) -> Result<usize, ProjectionError> {
-        let after = self.position().await?;
-        let events = self.store.read_all(after, self.batch_size).await;
-        self.apply_read(after, events).await
-    }
-
     async fn position(&mut self) -> Result<Position, ProjectionError> {
         match self.position {
             Some(position) => Ok(position),
@@ -89,89 +92,103 @@ impl<S: EventStore> Projector<S> {
         }
     }
 
-    /// Applies and commits one batch that has been read.
-    async fn apply_read(
+    /// Projects at most one batch and writes it. Returns how many events it read (0:
+    /// caught up).
+    pub async fn step(&mut self) -> Result<usize, ProjectionError> {
+        let after = self.position().await?;
+        let events = self.store.read_recorded(after, self.batch_size).await;
+        let read = self.apply(after, events).await?;
+        self.flush().await?;
+        Ok(read)
+    }
+
+    /// Applies a batch that has been read, in memory.
+    async fn apply(
         &mut self,
         after: Position,
-        events: Result<Vec<StoredEvent>, StoreError>,
+        events: Result<Vec<RecordedEvent>, StoreError>,
     ) -> Result<usize, ProjectionError> {
         let applied = match events {
-            Ok(events) => apply_batch(
+            Ok(events) => apply_events(
                 &mut self.batch,
                 &self.views,
-                &self.consumer,
                 self.offset,
                 &events,
                 self.fresh,
             )
             .await
-            .map(|()| position_after(after, &events)),
+            .map(|()| {
+                events
+                    .last()
+                    .map_or((after, 0), |e| (e.position, events.len()))
+            }),
             Err(error) => Err(error.into()),
         };
-        self.settle(applied)
-    }
-
-    /// Records where a batch left the projector; on failure forgets the cache, since it may
-    /// hold changes that were never committed.
-    fn settle(
-        &mut self,
-        applied: Result<(Position, usize), ProjectionError>,
-    ) -> Result<usize, ProjectionError> {
         match applied {
             Ok((position, read)) => {
                 self.position = Some(position);
-                if self.batch.summaries.len() > self.cache_limit {
-                    self.batch.summaries.clear();
-                    self.fresh = false;
-                }
                 Ok(read)
             }
-            Err(error) => {
-                self.batch = Batch::default();
-                self.position = None;
-                self.fresh = false;
-                Err(error)
-            }
+            Err(error) => Err(self.forget(error)),
         }
     }
 
-    /// Projects until nothing is left; returns the number of events read. Reading the next
-    /// batch overlaps with applying and committing the current one.
+    /// Writes what has been applied, with the checkpoint.
+    async fn flush(&mut self) -> Result<(), ProjectionError> {
+        if let Err(error) = self.views.commit(&mut self.batch, &self.consumer).await {
+            return Err(self.forget(error));
+        }
+        if self.batch.summaries.len() > self.cache_limit {
+            self.batch.summaries.clear();
+            self.fresh = false;
+        }
+        Ok(())
+    }
+
+    /// After a failure the cache may hold changes that were never written: drop it all
+    /// and start again from the stored checkpoint.
+    fn forget(&mut self, error: ProjectionError) -> ProjectionError {
+        self.batch = Batch::default();
+        self.position = None;
+        self.fresh = false;
+        error
+    }
+
+    /// Projects until nothing is left; returns the number of events read.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
         self.catch_up_with(|_| {}).await
     }
 
+    /// Reads the next batch on another task while this one applies the current batch, so
+    /// both cores work; writes every `flush_every` events and at the end.
     async fn catch_up_with(
         &mut self,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
         let mut after = self.position().await?;
-        let mut events = self.store.read_all(after, self.batch_size).await;
+        let mut events = self.store.read_recorded(after, self.batch_size).await;
         let mut total = 0;
         loop {
             let next_after = match &events {
-                Ok(batch) if batch.is_empty() => return Ok(total),
+                Ok(batch) if batch.is_empty() => {
+                    self.flush().await?;
+                    progress(total);
+                    return Ok(total);
+                }
                 Ok(batch) => batch.last().map_or(after, |e| e.position),
                 Err(_) => after,
             };
-            let (applied, next) = match events {
-                Ok(batch) => {
-                    let (applied, next) = tokio::join!(
-                        apply_batch(
-                            &mut self.batch,
-                            &self.views,
-                            &self.consumer,
-                            self.offset,
-                            &batch,
-                            self.fresh
-                        ),
-                        self.store.read_all(next_after, self.batch_size)
-                    );
-                    (applied.map(|()| position_after(after, &batch)), next)
-                }
-                Err(error) => (Err(error.into()), Ok(Vec::new())),
-            };
-            total += self.settle(applied)? as u64;
+            let store = Arc::clone(&self.store);
+            let batch_size = self.batch_size;
+            let next =
+                tokio::spawn(async move { store.read_recorded(next_after, batch_size).await });
+            total += self.apply(after, events).await? as u64;
+            if self.batch.applied() >= self.flush_every {
+                self.flush().await?;
+            }
+            let next = next.await.unwrap_or_else(|join| {
+                Err(StoreError::Task(format!("reading the next batch: {join}")))
+            });
             progress(total);
             after = next_after;
             events = next;
@@ -196,7 +213,9 @@ impl<S: EventStore> Projector<S> {
     }
 
     /// Empties the views and replays the whole log into them, reporting progress after
-    /// every batch. The rebuild writes in large batches; if it is interrupted, run it again.
+    /// every batch read. Changes are held in memory and written in few large transactions,
+    /// each with its checkpoint: an interrupted rebuild leaves consistent views that the
+    /// live projector continues from.
     pub async fn rebuild(
         &mut self,
         mut progress: impl FnMut(Progress),
@@ -204,8 +223,9 @@ impl<S: EventStore> Projector<S> {
         self.views.reset(&self.consumer).await?;
         self.batch = Batch::default();
         self.position = Some(Position::START);
-        // The views are empty: no summary needs loading until the cache is trimmed.
         self.fresh = true;
+        let flush_every = std::mem::replace(&mut self.flush_every, REBUILD_FLUSH_EVERY);
+        let cache_limit = std::mem::replace(&mut self.cache_limit, usize::MAX);
         let total = self.store.count().await?;
         let started = Instant::now();
         let applied = self
@@ -214,22 +234,23 @@ impl<S: EventStore> Projector<S> {
                     applied,
                     total,
                     elapsed: started.elapsed(),
-                });
+                })
             })
             .await;
+        self.flush_every = flush_every;
+        self.cache_limit = cache_limit;
         self.fresh = false;
         applied
     }
 }
 
-/// Loads the summaries the batch touches, applies every event, and commits the changes
-/// with the checkpoint.
-async fn apply_batch(
+/// Loads the summaries the events touch (unless the views are known to be fresh) and
+/// applies every event to the batch.
+async fn apply_events(
     batch: &mut Batch,
     views: &ViewStore,
-    consumer: &str,
     offset: FixedOffset,
-    events: &[StoredEvent],
+    events: &[RecordedEvent],
     fresh: bool,
 ) -> Result<(), ProjectionError> {
     if events.is_empty() {
@@ -247,12 +268,5 @@ async fn apply_batch(
     for event in events {
         project(batch, event, offset)?;
     }
-    views.commit(batch, consumer).await
-}
-
-/// The position after a batch, and how many events it held.
-fn position_after(after: Position, events: &[StoredEvent]) -> (Position, usize) {
-    events
-        .last()
-        .map_or((after, 0), |e| (e.position, events.len()))
+    Ok(())
 }

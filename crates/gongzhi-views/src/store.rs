@@ -135,7 +135,8 @@ macro_rules! write_batch {
             }
             query.execute(&mut *$tx).await?;
         }
-        let stats: Vec<(&StatKey, &StatCounts)> = $batch.stats.0.iter().collect();
+        let mut stats: Vec<(&StatKey, &StatCounts)> = $batch.stats.0.iter().collect();
+        stats.sort_unstable_by_key(|(key, _)| *key);
         let width = 5 + StatCounts::COLUMNS.len();
         for chunk in stats.chunks(ROWS_PER_STATEMENT) {
             let sql = multi_row_insert(
@@ -191,6 +192,9 @@ impl ViewStore {
     /// Writes the batch's summaries, statistics and checkpoint in one transaction, so a
     /// crash leaves either all of it or none of it.
     pub async fn commit(&self, batch: &mut Batch, consumer: &str) -> Result<(), ProjectionError> {
+        if batch.position.is_none() {
+            return Ok(());
+        }
         match self {
             Self::Sqlite { writer, .. } => {
                 let mut tx = writer.begin().await?;

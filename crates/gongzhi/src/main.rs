@@ -1,1 +1,29 @@
-fn main() {}
+//! The `gongzhi` binary: parses the command line, installs logging and hands over to the
+//! library. Everything that does work lives in `gongzhi::admin`.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = gongzhi::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,gongzhi=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("错误 error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(gongzhi::run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("错误 error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

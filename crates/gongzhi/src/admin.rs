@@ -1,0 +1,236 @@
+//! `gongzhi admin`: migrations, rebuilds with a progress bar, one-shot projection and a
+//! simulated demo history with a figures table.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use gongzhi_service::DataFiles;
+use gongzhi_service::history::{self, HistoryPlan};
+use gongzhi_store::{AnyEventStore, EventStore, connect};
+use gongzhi_views::{Progress, Projector, StatCounts, ViewStore};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{AdminArgs, AdminCommand, Storage};
+
+/// Events per transaction when rebuilding: large, because a rebuild owns the views.
+const REBUILD_BATCH: usize = 50_000;
+
+pub async fn run(args: AdminArgs) -> Result<()> {
+    let storage = &args.storage;
+    match args.command {
+        AdminCommand::Migrate => {
+            open(storage).await?;
+            println!(
+                "已迁移 migrated: events {}, views {}",
+                redact(&storage.events_url()),
+                redact(&storage.views_url())
+            );
+            Ok(())
+        }
+        AdminCommand::Rebuild { .. } => rebuild(storage).await,
+        AdminCommand::Project { batch_size } => {
+            let data = load_data(storage)?;
+            let (events, views) = open(storage).await?;
+            let started = Instant::now();
+            let mut projector = Projector::new(events, views, data.policy.calendar.offset())
+                .with_batch_size(batch_size);
+            let applied = projector.catch_up().await?;
+            println!(
+                "已投影 projected {applied} events in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        AdminCommand::Seed { cases, days, seed } => seed_history(storage, cases, days, seed).await,
+    }
+}
+
+fn load_data(storage: &Storage) -> Result<DataFiles> {
+    DataFiles::load(&storage.data_files).with_context(|| {
+        format!(
+            "reading the data files in {} (set --data-files or GONGZHI_DATA_FILES)",
+            storage.data_files.display()
+        )
+    })
+}
+
+async fn open(storage: &Storage) -> Result<(AnyEventStore, ViewStore)> {
+    let events_url = storage.events_url();
+    let views_url = storage.views_url();
+    let events = connect(&events_url)
+        .await
+        .with_context(|| format!("opening the event store {}", redact(&events_url)))?;
+    let views = ViewStore::open(&views_url)
+        .await
+        .with_context(|| format!("opening the view store {}", redact(&views_url)))?;
+    Ok((events, views))
+}
+
+fn bar(total: u64, message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40.cyan/blue}] {pos}/{len} events, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+async fn rebuild(storage: &Storage) -> Result<()> {
+    let data = load_data(storage)?;
+    let (events, views) = open(storage).await?;
+    let total = events.count().await?;
+    let progress = bar(total, "重建视图 rebuilding views");
+    let mut projector =
+        Projector::new(events, views, data.policy.calendar.offset()).with_batch_size(REBUILD_BATCH);
+    let mut last = None;
+    projector
+        .rebuild(|step: Progress| {
+            progress.set_position(step.applied);
+            last = Some(step);
+        })
+        .await?;
+    progress.finish_and_clear();
+    if let Some(done) = last {
+        println!(
+            "已重建 rebuilt summary and statistics views from {} events in {:.1} s ({:.0} events/s)",
+            done.applied,
+            done.elapsed.as_secs_f64(),
+            done.events_per_second()
+        );
+    }
+    Ok(())
+}
+
+async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> Result<()> {
+    let data = load_data(storage)?;
+    let (events, views) = open(storage).await?;
+    let directory = &data.directory;
+    let plan = HistoryPlan {
+        cases,
+        days,
+        now: Utc::now(),
+        street_prefix: directory
+            .areas
+            .iter()
+            .find_map(|a| a.prefix.clone())
+            .unwrap_or_else(|| "GZ".to_owned()),
+        communities: directory.communities().map(|a| a.code.clone()).collect(),
+        categories: directory
+            .categories
+            .iter()
+            .map(|c| c.code.clone())
+            .collect(),
+        units: directory.units.iter().map(|u| u.code.clone()).collect(),
+        seed,
+    };
+    anyhow::ensure!(
+        !plan.communities.is_empty() && !plan.categories.is_empty() && !plan.units.is_empty(),
+        "the directory needs at least one community, category and unit to simulate a history"
+    );
+    let simulated = history::generate(&plan, &data.policy);
+    let progress = bar(simulated.len() as u64, "写入事件 appending events");
+    let started = Instant::now();
+    history::load(&events, &simulated, 1_000, |written| {
+        progress.set_position(written as u64)
+    })
+    .await?;
+    progress.finish_and_clear();
+    println!(
+        "已写入 appended {} events of {cases} simulated cases over {days} days in {:.1} s",
+        simulated.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut projector = Projector::new(events, views.clone(), data.policy.calendar.offset())
+        .with_batch_size(REBUILD_BATCH);
+    let applied = projector.catch_up().await?;
+    println!("已投影 projected {applied} events into the views");
+    print_figures(&data, &views).await
+}
+
+fn rate(numerator: i64, denominator: i64) -> String {
+    if denominator == 0 {
+        "—".to_owned()
+    } else {
+        format!("{:.1}%", 100.0 * numerator as f64 / denominator as f64)
+    }
+}
+
+/// A table of the leaders' figures per community, straight from the statistics view.
+async fn print_figures(data: &DataFiles, views: &ViewStore) -> Result<()> {
+    let mut by_community: BTreeMap<String, StatCounts> = BTreeMap::new();
+    for (key, counts) in views.stats_rows().await? {
+        *by_community.entry(key.community).or_default() += counts;
+    }
+    println!(
+        "\n{:<22} {:>7} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        "社区 community", "filed", "dispatched", "resolved", "rated", "响应率", "解决率", "满意率"
+    );
+    let mut total = StatCounts::default();
+    for (community, counts) in &by_community {
+        let name = data
+            .directory
+            .communities()
+            .find(|a| a.code.as_str() == community)
+            .map_or(community.as_str(), |a| a.name.as_str());
+        print_row(name, counts);
+        total += *counts;
+    }
+    print_row("合计 total", &total);
+    Ok(())
+}
+
+fn print_row(name: &str, c: &StatCounts) {
+    println!(
+        "{:<22} {:>7} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        name,
+        c.filed,
+        c.dispatched,
+        c.resolved,
+        c.rated,
+        rate(c.responded_on_time, c.response_due),
+        rate(c.rated_resolved, c.rated),
+        rate(c.satisfied, c.rated),
+    )
+}
+
+/// Hides a password in a URL before it is printed or logged.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_in_a_url_is_never_printed() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/gongzhi"),
+            "postgres://app:***@db:5432/gongzhi"
+        );
+        assert_eq!(
+            redact("sqlite://data/events.sqlite"),
+            "sqlite://data/events.sqlite"
+        );
+    }
+}
