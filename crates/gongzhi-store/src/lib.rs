@@ -5,6 +5,9 @@
 //! payloads into domain events is the caller's business. Only this crate and the views
 //! crate talk SQL.
 
+#[macro_use]
+mod shared_sql;
+
 mod any;
 mod error;
 mod group_commit;

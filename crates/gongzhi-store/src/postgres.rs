@@ -385,82 +385,9 @@ impl EventStore for PostgresEventStore {
         }))
     }
 
-    async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"
-        ))
-        .bind(stream_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(crate::types::postgres_event).collect()
-    }
-
-    async fn read_all(
-        &self,
-        after: Position,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events {BELOW_HORIZON}"
-        ))
-        .bind(after.commit)
-        .bind(after.sequence)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(crate::types::postgres_event).collect()
-    }
-
-    async fn count(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(count as u64)
-    }
-
-    async fn read_recorded(
-        &self,
-        after: Position,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {RECORDED_COLUMNS} FROM events {BELOW_HORIZON}"
-        ))
-        .bind(after.commit)
-        .bind(after.sequence)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(crate::types::postgres_recorded).collect()
-    }
-
     fn appended(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
     }
 
-    async fn load_checkpoint(&self, consumer: &str) -> Result<Position, StoreError> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT commit_key, position FROM checkpoints WHERE consumer = $1")
-                .bind(consumer)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map_or(Position::START, |(commit, sequence)| {
-            Position::new(commit, sequence)
-        }))
-    }
-
-    async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
-             position = excluded.position, updated_at = excluded.updated_at",
-        )
-        .bind(consumer)
-        .bind(position.commit)
-        .bind(position.sequence)
-        .bind(micros(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+    shared_reads!(readers: pool, writer: pool, event: crate::types::postgres_event, recorded: crate::types::postgres_recorded, after: BELOW_HORIZON);
 }

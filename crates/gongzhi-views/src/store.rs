@@ -173,6 +173,34 @@ macro_rules! write_batch {
     }};
 }
 
+/// Evaluates `$body` with `$pool` bound to the backend's read pool.
+macro_rules! with_readers {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            ViewStore::Sqlite { readers: $pool, .. } => $body,
+            ViewStore::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` in a transaction on the backend's writer and commits it.
+macro_rules! in_transaction {
+    ($store:expr, $tx:ident => $body:block) => {
+        match $store {
+            ViewStore::Sqlite { writer, .. } => {
+                let mut $tx = writer.begin().await?;
+                $body
+                $tx.commit().await?;
+            }
+            ViewStore::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                $body
+                $tx.commit().await?;
+            }
+        }
+    };
+}
+
 impl ViewStore {
     /// Opens the view database a URL names (`sqlite://PATH` or `postgres://...`) and migrates it.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -195,18 +223,8 @@ impl ViewStore {
         if batch.position.is_none() {
             return Ok(());
         }
-        match self {
-            Self::Sqlite { writer, .. } => {
-                let mut tx = writer.begin().await?;
-                write_batch!(tx, batch, consumer, false);
-                tx.commit().await?;
-            }
-            Self::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                write_batch!(tx, batch, consumer, true);
-                tx.commit().await?;
-            }
-        }
+        let numbered = matches!(self, Self::Postgres(_));
+        in_transaction!(self, tx => { write_batch!(tx, batch, consumer, numbered); });
         batch.written();
         Ok(())
     }
@@ -262,10 +280,8 @@ impl ViewStore {
     /// Every summary, ordered by case id (for comparisons and exports).
     pub async fn all_summaries(&self) -> Result<Vec<CaseSummary>, ProjectionError> {
         let sql = "SELECT doc FROM case_summary ORDER BY case_id";
-        let rows: Vec<Json<CaseSummary>> = match self {
-            Self::Sqlite { readers, .. } => sqlx::query_scalar(sql).fetch_all(readers).await?,
-            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await?,
-        };
+        let rows: Vec<Json<CaseSummary>> =
+            with_readers!(self, pool => sqlx::query_scalar(sql).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|Json(summary)| summary).collect())
     }
 
@@ -305,20 +321,7 @@ impl ViewStore {
     /// Where a projector stands.
     pub async fn checkpoint(&self, consumer: &str) -> Result<Position, ProjectionError> {
         let sql = "SELECT commit_key, position FROM checkpoints WHERE consumer = $1";
-        let row: Option<(i64, i64)> = match self {
-            Self::Sqlite { readers, .. } => {
-                sqlx::query_as(sql)
-                    .bind(consumer)
-                    .fetch_optional(readers)
-                    .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_as(sql)
-                    .bind(consumer)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<(i64, i64)> = with_readers!(self, pool => sqlx::query_as(sql).bind(consumer).fetch_optional(pool).await?);
         Ok(row.map_or(Position::START, |(commit, sequence)| {
             Position::new(commit, sequence)
         }))
@@ -326,31 +329,11 @@ impl ViewStore {
 
     /// Empties every view and the projector's checkpoint, in one transaction.
     pub async fn reset(&self, consumer: &str) -> Result<(), ProjectionError> {
-        let statements = ["DELETE FROM case_summary", "DELETE FROM case_stats_daily"];
-        match self {
-            Self::Sqlite { writer, .. } => {
-                let mut tx = writer.begin().await?;
-                for sql in statements {
-                    sqlx::query(sql).execute(&mut *tx).await?;
-                }
-                sqlx::query("DELETE FROM checkpoints WHERE consumer = $1")
-                    .bind(consumer)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-            Self::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for sql in statements {
-                    sqlx::query(sql).execute(&mut *tx).await?;
-                }
-                sqlx::query("DELETE FROM checkpoints WHERE consumer = $1")
-                    .bind(consumer)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        }
+        in_transaction!(self, tx => {
+            sqlx::query("DELETE FROM case_summary").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM case_stats_daily").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM checkpoints WHERE consumer = $1").bind(consumer).execute(&mut *tx).await?;
+        });
         Ok(())
     }
 }

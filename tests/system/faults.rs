@@ -1,0 +1,96 @@
+//! A payload that does not decode stops the projector with its position and stream; it is
+//! never skipped, and nothing after it is applied.
+
+use chrono::Utc;
+use gongzhi_store::{AppendRequest, EventStore, Metadata, NewEvent, Position, connect};
+use gongzhi_views::{ProjectionError, Projector, ViewStore};
+use uuid::Uuid;
+
+use crate::support::{Backend, china};
+
+fn raw(event_type: &'static str, schema_version: u32, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        context: "assignment",
+        event_type,
+        schema_version,
+        payload,
+    }
+}
+
+async fn an_undecodable_event_stops_the_projector_where_it_is(backend: Backend) {
+    let store = connect(&backend.url("events")).await.unwrap();
+    let views = ViewStore::open(&backend.url("views")).await.unwrap();
+    let metadata = Metadata {
+        actor: "test".into(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: None,
+        recorded_at: Utc::now(),
+    };
+    let stream = Uuid::now_v7();
+    // A category that is a number, then a perfectly good-looking event after it.
+    let events = [raw(
+        "CaseTriaged",
+        1,
+        serde_json::json!({ "category": 42, "priority": "normal" }),
+    )];
+    let bad = store
+        .append(AppendRequest {
+            stream_id: stream,
+            expected_version: 0,
+            events: &events,
+            metadata: &metadata,
+        })
+        .await
+        .unwrap();
+    let later = [raw(
+        "CaseTriaged",
+        1,
+        serde_json::json!({ "category": "noise", "priority": "normal" }),
+    )];
+    store
+        .append(AppendRequest {
+            stream_id: Uuid::now_v7(),
+            expected_version: 0,
+            events: &later,
+            metadata: &metadata,
+        })
+        .await
+        .unwrap();
+
+    let mut projector = Projector::new(store, views.clone(), china());
+    let error = projector.catch_up().await.unwrap_err();
+    let ProjectionError::Decode {
+        position,
+        stream_id,
+        ..
+    } = &error
+    else {
+        panic!("expected a decode error, got {error:?}");
+    };
+    assert_eq!((*position, *stream_id), (bad.last_position, stream));
+    let message = error.to_string();
+    assert!(
+        message.contains(&stream.to_string()) && message.contains(&bad.last_position.to_string()),
+        "{message}"
+    );
+    // Nothing was applied and the checkpoint did not move past the bad event.
+    assert_eq!(views.checkpoint("views").await.unwrap(), Position::START);
+    assert!(views.all_summaries().await.unwrap().is_empty());
+    // Asking again gives the same answer rather than skipping ahead.
+    assert!(matches!(
+        projector.catch_up().await,
+        Err(ProjectionError::Decode { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_event_stops_the_projector_on_sqlite() {
+    an_undecodable_event_stops_the_projector_where_it_is(Backend::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_event_stops_the_projector_on_postgres() {
+    an_undecodable_event_stops_the_projector_where_it_is(Backend::postgres()).await;
+}
