@@ -3,7 +3,6 @@
 
 use std::str::FromStr;
 
-use chrono::Utc;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -12,7 +11,7 @@ use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
 use crate::sqlite::InTransaction;
-use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent, micros};
+use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent};
 
 /// How to reach a PostgreSQL store.
 #[derive(Clone)]
@@ -122,32 +121,7 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
         .execute(&mut *tx)
         .await?;
     for migration in migrations(Backend::Postgres) {
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if applied.is_some() {
-            continue;
-        }
-        let fail = |source| StoreError::Migration {
-            name: migration.name,
-            source,
-        };
-        sqlx::raw_sql(migration.sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(migration.version)
-        .bind(migration.name)
-        .bind(micros(Utc::now()))
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
-        tracing::info!(migration = migration.name, "applied migration");
+        let _applied = apply_migration!(tx, migration);
     }
     tx.commit().await?;
     Ok(())

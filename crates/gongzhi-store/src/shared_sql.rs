@@ -65,3 +65,37 @@ macro_rules! shared_reads {
         }
     };
 }
+
+/// Applies one migration inside `$tx` unless it is recorded as applied; evaluates to
+/// whether it applied it. The caller commits.
+macro_rules! apply_migration {
+    ($tx:ident, $migration:expr) => {{
+        let migration: &crate::migrate::Migration = $migration;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        if applied.is_none() {
+            let fail = |source| StoreError::Migration {
+                name: migration.name,
+                source,
+            };
+            sqlx::raw_sql(migration.sql)
+                .execute(&mut *$tx)
+                .await
+                .map_err(fail)?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(crate::types::micros(chrono::Utc::now()))
+            .execute(&mut *$tx)
+            .await
+            .map_err(fail)?;
+            tracing::info!(migration = migration.name, "applied migration");
+        }
+        applied.is_none()
+    }};
+}

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::Utc;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -97,33 +96,12 @@ async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
         // IMMEDIATE takes the write lock before the check, so two processes opening the
         // same new file migrate it once, one after the other.
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if applied.is_some() {
-            continue;
+        if apply_migration!(tx, migration) {
+            tx.commit().await.map_err(|source| StoreError::Migration {
+                name: migration.name,
+                source,
+            })?;
         }
-        let fail = |source| StoreError::Migration {
-            name: migration.name,
-            source,
-        };
-        sqlx::raw_sql(migration.sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(migration.version)
-        .bind(migration.name)
-        .bind(micros(Utc::now()))
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
-        tracing::info!(migration = migration.name, "applied migration");
     }
     Ok(())
 }
