@@ -470,9 +470,15 @@ impl<'a> CaseSim<'a> {
             } else {
                 Actor::Resident
             };
+            // Whether the problem was solved and how the resident feels are separate answers.
+            let resolved = match satisfaction {
+                Satisfaction::Satisfied => dice.chance(95),
+                Satisfaction::BasicallySatisfied => dice.chance(75),
+                Satisfaction::Unsatisfied => dice.chance(10),
+            };
             let feedback = Command::Resolution(ResolutionCommand::GiveFeedback {
                 satisfaction,
-                resolved: satisfaction != Satisfaction::Unsatisfied,
+                resolved,
                 comment: None,
             });
             if !self.step(dice.minutes(60, 2_000), &rater, feedback) {

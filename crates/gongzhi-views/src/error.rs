@@ -27,6 +27,4 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("event store: {0}")]
     Store(#[from] StoreError),
-    #[error("stored view row is unreadable: {0}")]
-    CorruptView(String),
 }

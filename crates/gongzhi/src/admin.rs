@@ -115,6 +115,13 @@ async fn rebuild(storage: &Storage) -> Result<()> {
 async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> Result<()> {
     let data = load_data(storage)?;
     let (events, views) = open(storage).await?;
+    let existing = events.count().await?;
+    anyhow::ensure!(
+        existing == 0,
+        "已有数据 the event store at {} already holds {existing} events; a demo history goes into an empty one \
+         (choose another --data-dir)",
+        redact(&storage.events_url())
+    );
     let directory = &data.directory;
     let plan = HistoryPlan {
         cases,
@@ -173,8 +180,15 @@ async fn print_figures(data: &DataFiles, views: &ViewStore) -> Result<()> {
         *by_community.entry(key.community).or_default() += counts;
     }
     println!(
-        "\n{:<22} {:>7} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9}",
-        "社区 community", "filed", "dispatched", "resolved", "rated", "响应率", "解决率", "满意率"
+        "\n{} {:>7} {:>10} {:>8} {:>7} {} {} {}",
+        pad("社区 community", 24),
+        "filed",
+        "dispatched",
+        "resolved",
+        "rated",
+        pad_left("响应率", 9),
+        pad_left("解决率", 9),
+        pad_left("满意率", 9)
     );
     let mut total = StatCounts::default();
     for (community, counts) in &by_community {
@@ -190,10 +204,25 @@ async fn print_figures(data: &DataFiles, views: &ViewStore) -> Result<()> {
     Ok(())
 }
 
+/// Terminal columns a text takes: CJK characters are two wide.
+fn columns(text: &str) -> usize {
+    text.chars()
+        .map(|c| if c >= '\u{2E80}' { 2 } else { 1 })
+        .sum()
+}
+
+fn pad(text: &str, width: usize) -> String {
+    format!("{text}{}", " ".repeat(width.saturating_sub(columns(text))))
+}
+
+fn pad_left(text: &str, width: usize) -> String {
+    format!("{}{text}", " ".repeat(width.saturating_sub(columns(text))))
+}
+
 fn print_row(name: &str, c: &StatCounts) {
     println!(
-        "{:<22} {:>7} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9}",
-        name,
+        "{} {:>7} {:>10} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        pad(name, 24),
         c.filed,
         c.dispatched,
         c.resolved,
