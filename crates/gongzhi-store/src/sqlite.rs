@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -113,6 +115,25 @@ pub struct SqliteEventStore {
     readers: SqlitePool,
     appended: watch::Sender<u64>,
     jobs: mpsc::Sender<group_commit::Job>,
+    /// Appends under way in this process; a lone one skips the writer task.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts an append as under way until dropped (also when its future is cancelled).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Registers an append; true if no other append was under way.
+    fn enter(counter: &Arc<AtomicUsize>) -> (Self, bool) {
+        let alone = counter.fetch_add(1, Ordering::SeqCst) == 0;
+        (Self(Arc::clone(counter)), alone)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Rows after a position in global order (see `shared_sql`; the commit key `$1` is unused).
@@ -175,6 +196,7 @@ impl SqliteEventStore {
             readers,
             appended,
             jobs,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -274,17 +296,29 @@ impl EventStore for SqliteEventStore {
         if request.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        let (reply, outcome) = oneshot::channel();
-        let job = group_commit::Job {
-            stream_id: request.stream_id,
-            expected_version: request.expected_version,
-            events: request.events.to_vec(),
-            metadata: request.metadata.clone(),
-            reply,
+        let (_in_flight, alone) = InFlight::enter(&self.in_flight);
+        let outcome = if alone {
+            // Nothing to group with: one autocommitted statement, without the hop to the
+            // writer task (which would do exactly this for a group of one).
+            let outcome = Self::append_on(&self.writer, &request).await?;
+            if matches!(outcome, InTransaction::Written(_)) {
+                self.appended.send_modify(|n| *n += 1);
+            }
+            outcome
+        } else {
+            let (reply, outcome) = oneshot::channel();
+            let job = group_commit::Job {
+                stream_id: request.stream_id,
+                expected_version: request.expected_version,
+                events: request.events.to_vec(),
+                metadata: request.metadata.clone(),
+                reply,
+            };
+            let closed = || StoreError::Commit("the SQLite writer has stopped".to_owned());
+            self.jobs.send(job).await.map_err(|_| closed())?;
+            outcome.await.map_err(|_| closed())??
         };
-        let closed = || StoreError::Commit("the SQLite writer has stopped".to_owned());
-        self.jobs.send(job).await.map_err(|_| closed())?;
-        match outcome.await.map_err(|_| closed())?? {
+        match outcome {
             InTransaction::Written(appended) => Ok(appended),
             // A retry of an append that already landed looks stale; answer it as a retry.
             InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
