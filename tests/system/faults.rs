@@ -94,3 +94,88 @@ async fn an_undecodable_event_stops_the_projector_on_sqlite() {
 async fn an_undecodable_event_stops_the_projector_on_postgres() {
     an_undecodable_event_stops_the_projector_where_it_is(Backend::postgres()).await;
 }
+
+async fn two_projectors_on_one_view_store_never_both_apply_a_range(backend: Backend) {
+    let store = connect(&backend.url("events")).await.unwrap();
+    let views = ViewStore::open(&backend.url("views")).await.unwrap();
+    let data = gongzhi_service::DataFiles::shipped().unwrap();
+    let plan = gongzhi_service::history::HistoryPlan {
+        cases: 30,
+        days: 10,
+        now: Utc::now(),
+        street_prefix: "SY".into(),
+        communities: data
+            .directory
+            .communities()
+            .map(|a| a.code.clone())
+            .collect(),
+        categories: data
+            .directory
+            .categories
+            .iter()
+            .map(|c| c.code.clone())
+            .collect(),
+        units: data
+            .directory
+            .units
+            .iter()
+            .map(|u| u.code.clone())
+            .collect(),
+        seed: 5,
+    };
+    let history = gongzhi_service::history::generate(&plan, &data.policy);
+    gongzhi_service::history::load(&store, &history, 100, |_| {})
+        .await
+        .unwrap();
+
+    let mut first = Projector::new(store.clone(), views.clone(), china()).with_batch_size(20);
+    let mut second = Projector::new(store.clone(), views.clone(), china()).with_batch_size(20);
+    first.step().await.unwrap();
+    second.step().await.unwrap();
+    // The first still believes the checkpoint is where it left it.
+    let refused = first.step().await.unwrap_err();
+    assert!(
+        matches!(refused, ProjectionError::CheckpointMoved { .. }),
+        "{refused:?}"
+    );
+    // After a refusal a projector reads the checkpoint again and goes on from there;
+    // together they count everything once.
+    first.catch_up().await.unwrap();
+    let refused = second.catch_up().await.unwrap_err();
+    assert!(
+        matches!(refused, ProjectionError::CheckpointMoved { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(second.catch_up().await.unwrap(), 0);
+    let filed: i64 = views
+        .stats_rows()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, c)| c.filed)
+        .sum();
+    assert_eq!(filed as usize, views.all_summaries().await.unwrap().len());
+    let rebuilt = ViewStore::open(&backend.url("rebuilt")).await.unwrap();
+    Projector::new(store, rebuilt.clone(), china())
+        .rebuild(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuilt.stats_rows().await.unwrap(),
+        views.stats_rows().await.unwrap()
+    );
+    assert_eq!(
+        rebuilt.all_summaries().await.unwrap(),
+        views.all_summaries().await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_projectors_never_both_apply_a_range_on_sqlite() {
+    two_projectors_on_one_view_store_never_both_apply_a_range(Backend::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_projectors_never_both_apply_a_range_on_postgres() {
+    two_projectors_on_one_view_store_never_both_apply_a_range(Backend::postgres()).await;
+}

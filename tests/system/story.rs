@@ -447,3 +447,54 @@ async fn the_whole_lifecycle_on_sqlite() {
 async fn the_whole_lifecycle_on_postgres() {
     the_whole_lifecycle(Backend::postgres()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_used_for_one_case_is_refused_for_another() {
+    let backend = Backend::sqlite();
+    let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
+    let events = connect(&backend.url("events")).await.unwrap();
+    let service = CaseService::new(events, policy(), clock.clone());
+    let operator = Actor::staff("hotline-operator", Role::Operator, None);
+    let meta = RequestMeta {
+        idempotency_key: Some("call-0042".into()),
+        ..RequestMeta::default()
+    };
+    let file = |filing: &Filing| {
+        Command::Intake(IntakeCommand::FileConcern(Box::new(FileConcern {
+            tracking_code: filing.tracking_code.clone(),
+            secret_digest: filing.secret_digest(),
+            channel: Channel::Hotline,
+            community: code("shilong"),
+            category: None,
+            title: "路灯不亮".into(),
+            description: "石龙路口路灯坏了一周".into(),
+            address: None,
+            location: None,
+            reporter: None,
+            anonymous: true,
+            confidential: false,
+        })))
+    };
+    let first = Filing::new("SY", clock.now(), china());
+    service
+        .execute(first.case_id, &operator, &file(&first), &meta)
+        .await
+        .unwrap();
+    let other = Filing::new("SY", clock.now(), china());
+    let refused = service
+        .execute(other.case_id, &operator, &file(&other), &meta)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, CommandError::IdempotencyKeyReused { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        service
+            .store()
+            .read_stream(other.case_id.as_uuid())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

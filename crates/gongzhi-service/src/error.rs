@@ -24,6 +24,9 @@ pub enum CommandError {
         #[source]
         source: DecodeError,
     },
+    /// The idempotency key was already used for a different case (HTTP 422).
+    #[error("idempotency key '{key}' was already used for another request")]
+    IdempotencyKeyReused { key: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -80,11 +80,32 @@ impl<S: EventStore> CaseService<S> {
         command: &Command,
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, CommandError> {
-        if let Some(key) = &meta.idempotency_key {
-            if let Some(original) = self.store.find_idempotent(key).await? {
-                return self.replayed(original).await;
-            }
+        let Some(key) = &meta.idempotency_key else {
+            return self.decide_and_append(case_id, actor, command, meta).await;
+        };
+        if let Some(original) = self.store.find_idempotent(key).await? {
+            return self.replayed(case_id, key, original).await;
         }
+        match self.decide_and_append(case_id, actor, command, meta).await {
+            // The original may have landed between the check above and reading the case:
+            // then this is a retry, not a refusal.
+            Err(error @ (CommandError::Domain(_) | CommandError::VersionConflict { .. })) => {
+                match self.store.find_idempotent(key).await? {
+                    Some(original) => self.replayed(case_id, key, original).await,
+                    None => Err(error),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn decide_and_append(
+        &self,
+        case_id: CaseId,
+        actor: &Actor,
+        command: &Command,
+        meta: &RequestMeta,
+    ) -> Result<CommandOutcome, CommandError> {
         let case = self.load(case_id).await?;
         if let Some(expected) = meta.expected_version.filter(|v| *v != case.version) {
             return Err(CommandError::VersionConflict {
@@ -145,7 +166,8 @@ impl<S: EventStore> CaseService<S> {
         };
         if appended.replayed {
             // A concurrent retry with the same key got there first.
-            return self.replayed(appended).await;
+            let key = meta.idempotency_key.as_deref().unwrap_or_default();
+            return self.replayed(case_id, key, appended).await;
         }
         let status = events
             .iter()
@@ -160,9 +182,19 @@ impl<S: EventStore> CaseService<S> {
         })
     }
 
-    /// The outcome of an earlier append, as the retried caller should see it.
-    async fn replayed(&self, original: Appended) -> Result<CommandOutcome, CommandError> {
-        let case_id = CaseId::from_uuid(original.stream_id);
+    /// The outcome of an earlier append, as the retried caller should see it. A key used
+    /// before for another case is refused rather than answered with that case's outcome.
+    async fn replayed(
+        &self,
+        case_id: CaseId,
+        key: &str,
+        original: Appended,
+    ) -> Result<CommandOutcome, CommandError> {
+        if original.stream_id != case_id.as_uuid() {
+            return Err(CommandError::IdempotencyKeyReused {
+                key: key.to_owned(),
+            });
+        }
         let stored = self.store.read_stream(original.stream_id).await?;
         let upto: Vec<StoredEvent> = stored
             .into_iter()

@@ -78,8 +78,9 @@ async fn commit(writer: &SqlitePool, mut group: Vec<Job>) {
     }
 }
 
-/// Each append is one statement; a statement that fails (a conflict, a reused key) undoes
-/// only itself, so the others in the group still commit.
+/// Each append is one statement; a statement refused by a constraint (a conflict, a reused
+/// key) undoes only itself, so the others in the group still commit. Any other database
+/// error fails the whole group.
 async fn in_one_transaction(
     writer: &SqlitePool,
     group: &[Job],
@@ -87,7 +88,13 @@ async fn in_one_transaction(
     let mut tx = writer.begin().await?;
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group {
-        outcomes.push(SqliteEventStore::append_on(&mut *tx, &job.request()).await);
+        let outcome = SqliteEventStore::append_on(&mut *tx, &job.request()).await;
+        // A database error (disk full, I/O) may have rolled the whole transaction back
+        // behind our back: stop here, so nothing after it commits on its own.
+        if let Err(AppendError::Store(StoreError::Database(error))) = outcome {
+            return Err(error);
+        }
+        outcomes.push(outcome);
     }
     tx.commit().await?;
     Ok(outcomes)

@@ -287,8 +287,8 @@ impl EventStore for PostgresEventStore {
             // A retry of an append that already landed looks stale; answer it as a retry.
             InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
                 Some(key) => match self.find_idempotent(key).await? {
-                    Some(original) => Ok(original),
-                    None => Err(self.conflict(&request).await),
+                    Some(original) if original.stream_id == request.stream_id => Ok(original),
+                    _ => Err(self.conflict(&request).await),
                 },
                 None => Err(self.conflict(&request).await),
             },
@@ -312,7 +312,13 @@ impl EventStore for PostgresEventStore {
         if requests.iter().any(|r| r.events.is_empty()) {
             return Err(AppendError::Empty);
         }
-        let mut tx = self.pool.begin().await?;
+        // One snapshot for the whole batch: a version another transaction commits after it
+        // makes this batch conflict, rather than stacking on top with an older
+        // transaction id (which would put version n + 1 before n in the global order).
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .await?;
         let mut written = Vec::with_capacity(requests.len());
         for request in requests {
             match Self::append_on(&mut *tx, request).await? {

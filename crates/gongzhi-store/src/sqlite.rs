@@ -50,9 +50,9 @@ impl SqliteOptions {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         }
         let mut options = Self::new(path);
-        options.synchronous_full = query
+        options.synchronous_full = !query
             .split('&')
-            .any(|p| p.eq_ignore_ascii_case("synchronous=full"));
+            .any(|p| p.eq_ignore_ascii_case("synchronous=normal"));
         Ok(options)
     }
 
@@ -323,8 +323,8 @@ impl EventStore for SqliteEventStore {
             // A retry of an append that already landed looks stale; answer it as a retry.
             InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
                 Some(key) => match self.find_idempotent(key).await? {
-                    Some(original) => Ok(original),
-                    None => Err(self.conflict(&request).await),
+                    Some(original) if original.stream_id == request.stream_id => Ok(original),
+                    _ => Err(self.conflict(&request).await),
                 },
                 None => Err(self.conflict(&request).await),
             },
@@ -394,4 +394,30 @@ impl EventStore for SqliteEventStore {
     }
 
     shared_reads!(readers: readers, writer: writer, event: crate::types::sqlite_event, recorded: crate::types::sqlite_recorded, after: AFTER);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteOptions;
+
+    #[test]
+    fn an_event_store_url_is_fully_durable_unless_it_asks_otherwise() {
+        assert!(
+            SqliteOptions::from_url("sqlite://data/events.sqlite")
+                .unwrap()
+                .synchronous_full
+        );
+        assert!(
+            SqliteOptions::from_url("sqlite:events.sqlite?synchronous=full")
+                .unwrap()
+                .synchronous_full
+        );
+        assert!(
+            !SqliteOptions::from_url("sqlite://events.sqlite?synchronous=normal")
+                .unwrap()
+                .synchronous_full
+        );
+        assert!(SqliteOptions::from_url("sqlite://:memory:").is_err());
+        assert!(SqliteOptions::from_url("postgres://x").is_err());
+    }
 }

@@ -23,6 +23,15 @@ pub enum ProjectionError {
         version: u64,
         applied: u64,
     },
+    /// Another projector moved the checkpoint since this one read it; writing would count
+    /// the same events twice, so nothing was written.
+    #[error(
+        "projector '{consumer}' expected its checkpoint at {expected}, but another projector moved it"
+    )]
+    CheckpointMoved {
+        consumer: String,
+        expected: Position,
+    },
     #[error("view store: {0}")]
     Database(#[from] sqlx::Error),
     #[error("event store: {0}")]

@@ -19,6 +19,8 @@ pub struct Batch {
     pub(crate) dirty: HashSet<CaseId>,
     pub(crate) stats: StatDeltas,
     pub(crate) position: Option<Position>,
+    /// The checkpoint the batch started from: the write succeeds only if it is still there.
+    pub(crate) base: Position,
     pub(crate) applied: usize,
 }
 
@@ -41,8 +43,15 @@ impl Batch {
     pub(crate) fn written(&mut self) {
         self.dirty.clear();
         self.stats = StatDeltas::default();
-        self.position = None;
+        self.base = self.position.take().unwrap_or(self.base);
         self.applied = 0;
+    }
+
+    /// Where the events about to be applied start, when nothing is pending.
+    pub(crate) fn starts_at(&mut self, checkpoint: Position) {
+        if self.position.is_none() {
+            self.base = checkpoint;
+        }
     }
 }
 

@@ -108,6 +108,7 @@ impl<S: EventStore> Projector<S> {
         after: Position,
         events: Result<Vec<RecordedEvent>, StoreError>,
     ) -> Result<usize, ProjectionError> {
+        self.batch.starts_at(after);
         let applied = match events {
             Ok(events) => apply_events(
                 &mut self.batch,
@@ -220,13 +221,12 @@ impl<S: EventStore> Projector<S> {
         &mut self,
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, ProjectionError> {
+        let total = self.store.count().await?;
         self.views.reset(&self.consumer).await?;
         self.batch = Batch::default();
         self.position = Some(Position::START);
         self.fresh = true;
-        let flush_every = std::mem::replace(&mut self.flush_every, REBUILD_FLUSH_EVERY);
-        let cache_limit = std::mem::replace(&mut self.cache_limit, usize::MAX);
-        let total = self.store.count().await?;
+        let live_flush_every = std::mem::replace(&mut self.flush_every, REBUILD_FLUSH_EVERY);
         let started = Instant::now();
         let applied = self
             .catch_up_with(|applied| {
@@ -237,8 +237,7 @@ impl<S: EventStore> Projector<S> {
                 })
             })
             .await;
-        self.flush_every = flush_every;
-        self.cache_limit = cache_limit;
+        self.flush_every = live_flush_every;
         self.fresh = false;
         applied
     }

@@ -68,9 +68,13 @@ fn multi_row_insert(
     sql
 }
 
-const SAVE_CHECKPOINT: &str = "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) \
-    VALUES ($1, $2, $3, $4) ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
-    position = excluded.position, updated_at = excluded.updated_at";
+/// A projector's first checkpoint; fails (no row) if one exists already.
+const INSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (consumer) DO NOTHING";
+
+/// Moves a checkpoint from `($1, $2)`; changes no row if it is elsewhere.
+const ADVANCE_CHECKPOINT: &str = "UPDATE checkpoints SET commit_key = $4, position = $5, updated_at = $6 \
+    WHERE commit_key = $1 AND position = $2 AND consumer = $3";
 
 static STATS_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -162,13 +166,27 @@ macro_rules! write_batch {
             query.execute(&mut *$tx).await?;
         }
         if let Some(position) = $batch.position {
-            sqlx::query(SAVE_CHECKPOINT)
-                .bind($consumer)
-                .bind(position.commit)
-                .bind(position.sequence)
-                .bind(chrono::Utc::now().timestamp_micros())
-                .execute(&mut *$tx)
-                .await?;
+            // Compare and set: two projectors on one view store must not both apply a range.
+            let base = $batch.base;
+            let moved = if base == Position::START {
+                sqlx::query(INSERT_CHECKPOINT)
+            } else {
+                sqlx::query(ADVANCE_CHECKPOINT)
+                    .bind(base.commit)
+                    .bind(base.sequence)
+            }
+            .bind($consumer)
+            .bind(position.commit)
+            .bind(position.sequence)
+            .bind(chrono::Utc::now().timestamp_micros())
+            .execute(&mut *$tx)
+            .await?;
+            if moved.rows_affected() != 1 {
+                return Err(ProjectionError::CheckpointMoved {
+                    consumer: $consumer.to_owned(),
+                    expected: base,
+                });
+            }
         }
     }};
 }

@@ -137,8 +137,10 @@ impl CaseSummary {
             CaseEvent::DeadlineExtended { resolution_due, .. } => {
                 self.resolution_due = Some(*resolution_due);
             }
+            // A late timer may record a deadline missed by a case already resolved: the
+            // statistics count it, but the case is no longer waiting on anyone.
             CaseEvent::ResponseOverdue { .. } | CaseEvent::ResolutionOverdue { .. } => {
-                self.overdue = true;
+                self.overdue = self.status.is_with_unit();
             }
             CaseEvent::ResidentContacted { .. } => {
                 self.contacted_at.get_or_insert(at);
