@@ -9,6 +9,12 @@ use crate::types::AppendRequest;
 pub enum StoreError {
     #[error("unsupported store URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    #[error(
+        "stored events carry transaction ids up to {stored}, but this PostgreSQL cluster is at {next}: \
+         it was restored or replicated from a dump, so new events would sort before old ones. \
+         Copy the events into a new table in position order, or start from a physical replica"
+    )]
+    TransactionIdsBehind { stored: i64, next: i64 },
     #[error("commit failed: {0}")]
     Commit(String),
     #[error("a background task failed: {0}")]

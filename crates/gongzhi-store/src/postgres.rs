@@ -127,6 +127,22 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Global positions start with the writer's transaction id, so they only grow while the
+/// cluster's transaction counter does. After a dump and restore into a new cluster the
+/// counter starts lower and new events would sort before old ones: refuse to start.
+async fn check_transaction_ids(pool: &PgPool) -> Result<(), StoreError> {
+    let (stored, next): (Option<i64>, i64) = sqlx::query_as(
+        "SELECT (SELECT MAX(transaction_id) FROM events), \
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+    )
+    .fetch_one(pool)
+    .await?;
+    match stored {
+        Some(stored) if stored >= next => Err(StoreError::TransactionIdsBehind { stored, next }),
+        _ => Ok(()),
+    }
+}
+
 /// The PostgreSQL implementation of [`EventStore`].
 #[derive(Debug, Clone)]
 pub struct PostgresEventStore {
@@ -168,8 +184,10 @@ const APPEND_ONE: &str = "INSERT INTO events (event_id, stream_id, stream_versio
 impl PostgresEventStore {
     /// Connects, creates the schema if needed and migrates.
     pub async fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
+        let pool = open_pool(options).await?;
+        check_transaction_ids(&pool).await?;
         Ok(Self {
-            pool: open_pool(options).await?,
+            pool,
             appended: watch::Sender::new(0),
         })
     }

@@ -174,3 +174,33 @@ async fn a_tailing_reader_sees_every_event_once_in_order_despite_late_commits() 
         "the late commits did not overtake the naive reader ({missed_by_naive} missed), so this run proved nothing"
     );
 }
+
+#[tokio::test]
+async fn a_store_whose_cluster_counter_is_behind_its_events_refuses_to_open() {
+    let cluster = PgCluster::start().unwrap();
+    let options = PostgresOptions::from_url(&cluster.url()).unwrap();
+    let store = PostgresEventStore::open(&options).await.unwrap();
+    let events = [event("ConcernFiled", 1)];
+    store
+        .append(AppendRequest {
+            stream_id: Uuid::now_v7(),
+            expected_version: 0,
+            events: &events,
+            metadata: &metadata(None),
+        })
+        .await
+        .unwrap();
+    // What a restore into a fresh cluster looks like: ids from a counter far ahead.
+    sqlx::query("UPDATE events SET transaction_id = transaction_id + 1000000000")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let refused = PostgresEventStore::open(&options).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            gongzhi_store::StoreError::TransactionIdsBehind { .. }
+        ),
+        "{refused}"
+    );
+}
