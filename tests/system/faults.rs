@@ -99,30 +99,13 @@ async fn two_projectors_on_one_view_store_never_both_apply_a_range(backend: Back
     let store = connect(&backend.url("events")).await.unwrap();
     let views = ViewStore::open(&backend.url("views")).await.unwrap();
     let data = gongzhi_service::DataFiles::shipped().unwrap();
-    let plan = gongzhi_service::history::HistoryPlan {
-        cases: 30,
-        days: 10,
-        now: Utc::now(),
-        street_prefix: "SY".into(),
-        communities: data
-            .directory
-            .communities()
-            .map(|a| a.code.clone())
-            .collect(),
-        categories: data
-            .directory
-            .categories
-            .iter()
-            .map(|c| c.code.clone())
-            .collect(),
-        units: data
-            .directory
-            .units
-            .iter()
-            .map(|u| u.code.clone())
-            .collect(),
-        seed: 5,
-    };
+    let plan = gongzhi_service::history::HistoryPlan::for_directory(
+        &data.directory,
+        30,
+        10,
+        Utc::now(),
+        5,
+    );
     let history = gongzhi_service::history::generate(&plan, &data.policy);
     gongzhi_service::history::load(&store, &history, 100, |_| {})
         .await

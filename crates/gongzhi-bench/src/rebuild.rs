@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use chrono::{FixedOffset, Utc};
-use gongzhi_domain::Code;
 use gongzhi_service::DataFiles;
 use gongzhi_service::history::{self, HistoryPlan};
 use gongzhi_store::{AnyEventStore, EventStore, connect};
@@ -50,30 +49,7 @@ async fn load(label: &str, store: &AnyEventStore, events: &[history::HistoricEve
 
 pub async fn run(backends: &[String], events: usize) -> Result<()> {
     let data = DataFiles::shipped()?;
-    let plan = HistoryPlan {
-        cases: events / 9,
-        days: 365,
-        now: Utc::now(),
-        street_prefix: "SY".into(),
-        communities: data
-            .directory
-            .communities()
-            .map(|a| a.code.clone())
-            .collect(),
-        categories: data
-            .directory
-            .categories
-            .iter()
-            .map(|c| c.code.clone())
-            .collect(),
-        units: data
-            .directory
-            .units
-            .iter()
-            .map(|u| u.code.clone())
-            .collect::<Vec<Code>>(),
-        seed: 2026,
-    };
+    let plan = HistoryPlan::for_directory(&data.directory, events / 9, 365, Utc::now(), 2026);
     let started = Instant::now();
     let history = history::generate(&plan, &data.policy);
     println!(

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use gongzhi_domain::{
     Actor, AssignmentCommand, Case, CaseEvent, CaseId, Channel, Code, Command, Contact, ContactVia,
-    FileConcern, IntakeCommand, Outcome, Priority, Reporter, ResolutionCommand, Role, Rules,
-    Satisfaction, TrackingCode, decide,
+    Directory, FileConcern, IntakeCommand, Outcome, Priority, Reporter, ResolutionCommand, Role,
+    Rules, Satisfaction, TrackingCode, decide,
 };
 
 use std::collections::HashMap;
@@ -29,6 +29,37 @@ pub struct HistoryPlan {
     pub categories: Vec<Code>,
     pub units: Vec<Code>,
     pub seed: u64,
+}
+
+impl HistoryPlan {
+    /// A plan over every community, category and unit of a directory, with the tracking
+    /// prefix of its (first) street.
+    pub fn for_directory(
+        directory: &Directory,
+        cases: usize,
+        days: u32,
+        now: DateTime<Utc>,
+        seed: u64,
+    ) -> Self {
+        Self {
+            cases,
+            days,
+            now,
+            street_prefix: directory
+                .areas
+                .iter()
+                .find_map(|a| a.prefix.clone())
+                .unwrap_or_else(|| "GZ".to_owned()),
+            communities: directory.communities().map(|a| a.code.clone()).collect(),
+            categories: directory
+                .categories
+                .iter()
+                .map(|c| c.code.clone())
+                .collect(),
+            units: directory.units.iter().map(|u| u.code.clone()).collect(),
+            seed,
+        }
+    }
 }
 
 /// One event of the simulated history, with when and by whom it happened.

@@ -123,24 +123,7 @@ async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> 
         redact(&storage.events_url())
     );
     let directory = &data.directory;
-    let plan = HistoryPlan {
-        cases,
-        days,
-        now: Utc::now(),
-        street_prefix: directory
-            .areas
-            .iter()
-            .find_map(|a| a.prefix.clone())
-            .unwrap_or_else(|| "GZ".to_owned()),
-        communities: directory.communities().map(|a| a.code.clone()).collect(),
-        categories: directory
-            .categories
-            .iter()
-            .map(|c| c.code.clone())
-            .collect(),
-        units: directory.units.iter().map(|u| u.code.clone()).collect(),
-        seed,
-    };
+    let plan = HistoryPlan::for_directory(directory, cases, days, Utc::now(), seed);
     anyhow::ensure!(
         !plan.communities.is_empty() && !plan.categories.is_empty() && !plan.units.is_empty(),
         "the directory needs at least one community, category and unit to simulate a history"
