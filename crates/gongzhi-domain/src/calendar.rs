@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
-    #[error("calendar file is not valid TOML: {0}")]
+    #[error("calendar file is not valid TOML")]
     Syntax(#[from] toml::de::Error),
     #[error("calendar for {year}: {date} is listed as both a holiday and a working day")]
     Contradiction { year: i32, date: NaiveDate },

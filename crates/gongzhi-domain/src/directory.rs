@@ -9,7 +9,7 @@ use crate::ids::Code;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    #[error("directory file is not valid: {0}")]
+    #[error("directory file is not valid TOML")]
     Syntax(#[from] toml::de::Error),
     #[error("directory: code '{0}' is used twice")]
     Duplicate(String),

@@ -8,30 +8,20 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 
-/// A case id: a UUIDv7 made at intake, so ids sort by filing time. Every context keys its
-/// stream by it.
+/// A case id: a UUIDv7 made at intake (by the service, which owns the clock), so ids sort
+/// by filing time. Every context keys its stream by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CaseId(Uuid);
 
 impl CaseId {
-    /// A fresh time-ordered id.
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-
+    /// Wraps an id made by the caller (a UUIDv7 at intake: the domain has no clock).
     pub fn from_uuid(uuid: Uuid) -> Self {
         Self(uuid)
     }
 
     pub fn as_uuid(&self) -> Uuid {
         self.0
-    }
-}
-
-impl Default for CaseId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::ids::Code;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SlaError {
-    #[error("SLA policy file is not valid: {0}")]
+    #[error("SLA policy file is not valid TOML")]
     Syntax(#[from] toml::de::Error),
     #[error("SLA policy has no rule for class {0}")]
     MissingClass(&'static str),

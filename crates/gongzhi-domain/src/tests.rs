@@ -52,7 +52,9 @@ struct Scenario {
 
 fn given(events: &[CaseEvent]) -> Scenario {
     let mut scenario = Scenario {
-        case: Case::new(CaseId::new()),
+        case: Case::new(CaseId::from_uuid(uuid::Uuid::from_u128(
+            0x0193_6a00_0000_7000_8000_0000_0000_0001,
+        ))),
         now: cst(2026, 11, 23, 9, 0), // a Monday
         sla: policy(),
         calendar: calendar(),
@@ -600,7 +602,9 @@ mod assignment {
     #[test]
     fn a_merged_duplicate_follows_its_primary_and_takes_no_more_commands() {
         let mut scenario = given(&[filed()]);
-        let primary = CaseId::new();
+        let primary = CaseId::from_uuid(uuid::Uuid::from_u128(
+            0x0193_6a00_0000_7000_8000_0000_0000_0002,
+        ));
         scenario.then_apply(
             &council(),
             assignment(AssignmentCommand::MergeDuplicate { into: primary }),

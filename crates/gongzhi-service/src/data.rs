@@ -9,25 +9,25 @@ use crate::service::Policy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path} is not valid")]
     Directory {
         path: PathBuf,
         #[source]
         source: DirectoryError,
     },
-    #[error("{path}: {source}")]
+    #[error("{path} is not valid")]
     Sla {
         path: PathBuf,
         #[source]
         source: SlaError,
     },
-    #[error("{path}: {source}")]
+    #[error("{path} is not valid")]
     Calendar {
         path: PathBuf,
         #[source]

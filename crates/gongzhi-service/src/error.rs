@@ -17,7 +17,7 @@ pub enum CommandError {
         actual: u64,
     },
     /// A stored event could not be read back; reported with where it is.
-    #[error("event at position {position} in stream {stream_id} cannot be decoded: {source}")]
+    #[error("event at position {position} in stream {stream_id} cannot be decoded")]
     Decode {
         position: Position,
         stream_id: Uuid,

@@ -28,7 +28,7 @@ impl Filing {
             .map(|b| SECRET_ALPHABET[usize::from(*b) % SECRET_ALPHABET.len()] as char)
             .collect();
         Self {
-            case_id: CaseId::new(),
+            case_id: CaseId::from_uuid(Uuid::now_v7()),
             tracking_code: TrackingCode::generate(prefix, now, offset, code_bytes),
             tracking_secret,
         }

@@ -613,9 +613,20 @@ mod tests {
     }
 
     #[test]
-    fn the_same_seed_gives_the_same_history() {
+    fn the_same_seed_gives_the_same_history_and_another_seed_another() {
         let a = generate(&plan(50), &policy());
         let b = generate(&plan(50), &policy());
+        let mut other_plan = plan(50);
+        other_plan.seed = 8;
+        let other = generate(&other_plan, &policy());
+        assert_ne!(
+            a.first().map(|e| e.case_id),
+            other.first().map(|e| e.case_id)
+        );
+        assert!(
+            a.iter()
+                .all(|e| e.at <= plan(50).now && e.at >= plan(50).now - chrono::Duration::days(90))
+        );
         assert_eq!(a.len(), b.len());
         assert!(
             a.iter()

@@ -28,7 +28,7 @@ pub async fn connect(url: &str) -> Result<AnyEventStore, StoreError> {
             PostgresEventStore::open(&PostgresOptions::from_url(url)?).await?,
         ))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+        Err(StoreError::UnsupportedUrl(crate::error::scheme(url)))
     }
 }
 

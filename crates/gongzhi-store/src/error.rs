@@ -7,8 +7,11 @@ use crate::types::AppendRequest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported store URL '{0}': use sqlite://PATH or postgres://...")]
+    /// Carries only the scheme: a URL may hold a password.
+    #[error("unsupported store URL (scheme '{0}'): use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    #[error("schema name '{0}' must start with a-z and contain only a-z, 0-9 and _")]
+    InvalidSchema(String),
     #[error(
         "stored events carry transaction ids up to {stored}, but this PostgreSQL cluster is at {next}: \
          it was restored or replicated from a dump, so new events would sort before old ones. \
@@ -19,9 +22,9 @@ pub enum StoreError {
     Commit(String),
     #[error("a background task failed: {0}")]
     Task(String),
-    #[error("event store unavailable: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("migration {name} failed: {source}")]
+    #[error("migration {name} failed")]
     Migration {
         name: &'static str,
         #[source]
@@ -67,4 +70,13 @@ pub(crate) fn duplicate_event(request: &AppendRequest<'_>, error: &sqlx::Error) 
         .find(|id| message.contains(&id.to_string()))
         .unwrap_or(request.events[0].event_id);
     AppendError::DuplicateEvent(id)
+}
+
+/// The scheme of a URL, for messages that must not repeat the URL itself.
+pub(crate) fn scheme(url: &str) -> String {
+    url.split_once(':')
+        .map_or("none", |(scheme, _)| scheme)
+        .chars()
+        .take(20)
+        .collect()
 }

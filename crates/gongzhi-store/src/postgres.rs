@@ -37,7 +37,7 @@ impl PostgresOptions {
     /// Parses a `postgres://` URL; a `schema=NAME` query parameter selects the schema.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            return Err(StoreError::UnsupportedUrl(crate::error::scheme(url)));
         }
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut schema = None;
@@ -49,14 +49,13 @@ impl PostgresOptions {
             }
         }
         if let Some(name) = &schema {
-            let valid = !name.is_empty()
+            let valid = name.len() <= 63
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
-                return Err(StoreError::UnsupportedUrl(format!(
-                    "schema '{name}' must be [a-z0-9_]+"
-                )));
+                return Err(StoreError::InvalidSchema(name.chars().take(63).collect()));
             }
         }
         let url = if kept.is_empty() {
@@ -87,7 +86,7 @@ pub async fn open_pool(options: &PostgresOptions) -> Result<PgPool, StoreError> 
             .max_connections(1)
             .connect_with(PgConnectOptions::from_str(&options.url)?)
             .await?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
             .execute(&bootstrap)
             .await
             .or_else(ignore_concurrent_create)?;

@@ -44,10 +44,10 @@ impl SqliteOptions {
         let rest = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+            .ok_or_else(|| StoreError::UnsupportedUrl(crate::error::scheme(url)))?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         if path.is_empty() || path == ":memory:" {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            return Err(StoreError::UnsupportedUrl(crate::error::scheme(url)));
         }
         let mut options = Self::new(path);
         options.synchronous_full = !query

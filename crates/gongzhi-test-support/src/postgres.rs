@@ -133,7 +133,7 @@ fn find_bin_dir() -> Result<PathBuf> {
         return Ok(PathBuf::from(dir));
     }
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL server binaries not found under /usr/lib/postgresql: run .ci/install (apt-get install postgresql)")?
+        .context("PostgreSQL server binaries not found under /usr/lib/postgresql: run scripts/test, which installs them (apt-get install postgresql)")?
         .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
         .filter(|bin| bin.join("initdb").exists())
         .collect();
@@ -149,12 +149,16 @@ fn find_bin_dir() -> Result<PathBuf> {
         .context("no PostgreSQL version with initdb under /usr/lib/postgresql")
 }
 
-fn is_root() -> bool {
+fn uid() -> String {
     Command::new("id")
         .arg("-u")
         .output()
-        .map(|out| out.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
+        .map(|out| String::from_utf8_lossy(out.stdout.trim_ascii()).into_owned())
+        .unwrap_or_default()
+}
+
+fn is_root() -> bool {
+    uid() == "0"
 }
 
 /// PostgreSQL refuses to run as root; as root, run its tools as the `postgres` user.
@@ -186,7 +190,8 @@ fn template(bin: &Path) -> Result<PathBuf> {
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let template = std::env::temp_dir().join(format!("gongzhi-pg-template-{version}"));
+    // Per user: the template belongs to whoever runs PostgreSQL for this user.
+    let template = std::env::temp_dir().join(format!("gongzhi-pg-template-{version}-uid{}", uid()));
     if template.join("PG_VERSION").exists() {
         return Ok(template);
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
-    #[error("event at position {position} in stream {stream_id} cannot be decoded: {source}")]
+    #[error("event at position {position} in stream {stream_id} cannot be decoded")]
     Decode {
         position: Position,
         stream_id: Uuid,
@@ -32,8 +32,8 @@ pub enum ProjectionError {
         consumer: String,
         expected: Position,
     },
-    #[error("view store: {0}")]
+    #[error("view store error")]
     Database(#[from] sqlx::Error),
-    #[error("event store: {0}")]
+    #[error("event store error")]
     Store(#[from] StoreError),
 }

@@ -222,7 +222,7 @@ impl<S: EventStore> Projector<S> {
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, ProjectionError> {
         let total = self.store.count().await?;
-        self.views.reset(&self.consumer).await?;
+        self.views.reset().await?;
         self.batch = Batch::default();
         self.position = Some(Position::START);
         self.fresh = true;

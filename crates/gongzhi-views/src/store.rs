@@ -345,12 +345,13 @@ impl ViewStore {
         }))
     }
 
-    /// Empties every view and the projector's checkpoint, in one transaction.
-    pub async fn reset(&self, consumer: &str) -> Result<(), ProjectionError> {
+    /// Empties every view and every projector checkpoint of this view store, in one
+    /// transaction: views fed by several event stores are rebuilt from all of them.
+    pub async fn reset(&self) -> Result<(), ProjectionError> {
         in_transaction!(self, tx => {
-            sqlx::query("DELETE FROM case_summary").execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM case_stats_daily").execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM checkpoints WHERE consumer = $1").bind(consumer).execute(&mut *tx).await?;
+            for table in ["case_summary", "case_stats_daily", "checkpoints"] {
+                sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+            }
         });
         Ok(())
     }

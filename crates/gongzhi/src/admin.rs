@@ -44,7 +44,9 @@ pub async fn run(args: AdminArgs) -> Result<()> {
             );
             Ok(())
         }
-        AdminCommand::Seed { cases, days, seed } => seed_history(storage, cases, days, seed).await,
+        AdminCommand::Seed { cases, days, seed } => {
+            seed_history(storage, cases as usize, days, seed).await
+        }
     }
 }
 
@@ -119,7 +121,7 @@ async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> 
     anyhow::ensure!(
         existing == 0,
         "已有数据 the event store at {} already holds {existing} events; a demo history goes into an empty one \
-         (choose another --data-dir)",
+         (choose another --data-dir or --events-url)",
         redact(&storage.events_url())
     );
     let directory = &data.directory;

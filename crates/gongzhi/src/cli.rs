@@ -1,4 +1,5 @@
-//! The command line (DESIGN §7). Every option can also come from a `GONGZHI_*` variable.
+//! The command line (DESIGN §7). The storage options can also come from `GONGZHI_*`
+//! environment variables.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// 共治 Gongzhi — 民生诉求办理 / resident concerns, from filing to the resident's rating.
 #[derive(Debug, Parser)]
-#[command(version, about, propagate_version = true)]
+#[command(version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -37,7 +38,7 @@ pub struct Storage {
         default_value = "gongzhi-data"
     )]
     pub data_dir: PathBuf,
-    /// Event store URL (sqlite://PATH or postgres://...?schema=NAME); default: DATA_DIR/events.sqlite.
+    /// 事件库 Event store URL (sqlite://PATH or postgres://...?schema=NAME); default: DATA_DIR/events.sqlite.
     #[arg(
         long,
         global = true,
@@ -45,7 +46,7 @@ pub struct Storage {
         hide_env_values = true
     )]
     pub events_url: Option<String>,
-    /// View store URL; default: DATA_DIR/views.sqlite.
+    /// 视图库 View store URL; default: DATA_DIR/views.sqlite.
     #[arg(long, global = true, env = "GONGZHI_VIEWS_URL", hide_env_values = true)]
     pub views_url: Option<String>,
     /// 配置数据 Folder with directory.toml, sla.toml and calendar/*.toml.
@@ -78,28 +79,28 @@ pub enum AdminCommand {
     Migrate,
     /// 重建 Replay the event log from position zero into empty views, with a progress bar.
     Rebuild {
-        /// summary or stats. Both views come from one projection, so either rebuilds both.
+        /// 视图 summary or stats. Both come from one projection, so either name rebuilds both.
         #[arg(value_parser = ["summary", "stats"])]
         view: Option<String>,
-        /// Rebuild every view (the default).
+        /// 全部 Rebuild every view (the default, and what happens anyway).
         #[arg(long)]
         all: bool,
     },
     /// 投影 Bring the views up to date with the event log once, then exit.
     Project {
-        /// Events per transaction.
+        /// 批量 Events per transaction.
         #[arg(long, default_value_t = 1_000)]
         batch_size: usize,
     },
     /// 演示数据 Append a simulated history of Shiyan street, project it and print the figures.
     Seed {
-        /// Cases to simulate (about 11 events each).
-        #[arg(long, default_value_t = 3_000)]
-        cases: usize,
-        /// Days of history, ending now.
-        #[arg(long, default_value_t = 90)]
+        /// 工单数 Cases to simulate (about 9 events each).
+        #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
+        cases: u64,
+        /// 天数 Days of history, ending now.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3_650))]
         days: u32,
-        /// Random seed; the same seed gives the same history.
+        /// 随机种子 Random seed; the same seed gives the same history.
         #[arg(long, default_value_t = 2023)]
         seed: u64,
     },

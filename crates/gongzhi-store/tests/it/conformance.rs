@@ -124,17 +124,34 @@ async fn concurrent_retries_with_one_key_write_once(store: AnyEventStore) {
             })
         })
         .collect();
-    let mut replays = 0;
+    let (mut originals, mut answered_as_retry) = (Vec::new(), 0);
     for task in tasks {
         match task.await.unwrap() {
-            Ok(appended) => replays += usize::from(appended.replayed),
+            Ok(appended) if !appended.replayed => originals.push(appended),
+            Ok(appended) => {
+                assert_eq!((appended.stream_id, appended.last_version), (stream, 1));
+                answered_as_retry += 1;
+            }
             // A retry that raced the original before its key was visible sees the stream
-            // already written: that is the version check doing its job.
-            Err(AppendError::VersionConflict { .. }) => replays += 1,
+            // already written: the store refuses it, the service layer then finds the key.
+            Err(AppendError::VersionConflict {
+                expected: 0,
+                actual: 1,
+                ..
+            }) => answered_as_retry += 1,
             Err(other) => panic!("{other:?}"),
         }
     }
-    assert_eq!(replays, 7);
+    assert_eq!(originals.len(), 1, "exactly one append wrote");
+    assert_eq!(answered_as_retry, 7);
+    assert_eq!(
+        store
+            .find_idempotent("same-key")
+            .await
+            .unwrap()
+            .map(|a| a.last_position),
+        Some(originals[0].last_position)
+    );
     assert_eq!(store.read_stream(stream).await.unwrap().len(), 1);
 }
 

@@ -117,7 +117,11 @@ async fn a_projector_killed_mid_batch_resumes_from_its_checkpoint_and_applies_no
 
     // Restart: it resumes from the checkpoint.
     let resumed = run_ok(&data_dir, &["project"]);
-    assert!(resumed.contains("projected"), "{resumed}");
+    let remaining = last.sequence - at_kill.sequence;
+    assert!(
+        resumed.contains(&format!("projected {remaining} events")),
+        "expected {remaining} more events: {resumed}"
+    );
     assert_eq!(views.checkpoint("views").await.unwrap(), last);
 
     // The resumed views equal a rebuild from zero: nothing was lost or applied twice.
@@ -154,23 +158,18 @@ async fn a_writer_killed_mid_load_leaves_whole_streams_and_whole_transactions() 
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let events_url = format!("sqlite://{}", data_dir.join("events.sqlite").display());
+    // Opened (and migrated) once before the writer starts, then only read.
+    let store = connect(&events_url).await.unwrap();
     let seeding = gongzhi(&data_dir, &["seed", "--cases", "6000", "--days", "60"])
         .spawn()
         .unwrap();
-    let killed = kill_when(seeding, async || {
-        let Ok(store) = connect(&events_url).await else {
-            return false;
-        };
-        store.count().await.unwrap_or(0) >= 2_000
-    })
-    .await;
+    let killed = kill_when(seeding, async || store.count().await.unwrap_or(0) >= 2_000).await;
     if let Err(output) = killed {
         panic!("the load finished before it could be killed:\n{output}");
     }
 
     // Every committed stream reads back with versions 1..=n, and the log holds a whole
-    // number of load transactions (1,000 events each): no torn write survived.
-    let store = connect(&events_url).await.unwrap();
+    // number of load transactions (`seed` writes 1,000 events each): no torn write survived.
     let stored = store
         .read_all(Position::START, usize::MAX >> 1)
         .await
