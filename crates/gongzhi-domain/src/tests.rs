@@ -221,7 +221,12 @@ mod intake {
                 Command::Intake(IntakeCommand::FileConcern(Box::new(concern))),
             )
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)), "{refused:?}");
+        assert_eq!(
+            refused,
+            DomainError::rule(
+                "residents file through the app or web form; other channels are recorded by staff"
+            )
+        );
     }
 
     #[test]
@@ -348,7 +353,10 @@ mod assignment {
         let refused = given(&[filed()])
             .when(&council(), dispatch("env-office"))
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)), "{refused:?}");
+        assert_eq!(
+            refused,
+            DomainError::rule("triage the case (category and priority) before dispatching it")
+        );
     }
 
     #[test]
@@ -404,7 +412,10 @@ mod assignment {
                 assignment(AssignmentCommand::AcceptDispatch),
             )
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)), "{refused:?}");
+        assert_eq!(
+            refused,
+            DomainError::rule("only the handling unit env-office may accept this case")
+        );
         let refused = scenario
             .when(&operator(), assignment(AssignmentCommand::AcceptDispatch))
             .unwrap_err();
@@ -573,7 +584,10 @@ mod assignment {
                 }),
             )
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)));
+        assert_eq!(
+            refused,
+            DomainError::rule("an extension must move the resolution deadline later")
+        );
         let events = scenario
             .when(
                 &council(),
@@ -596,7 +610,10 @@ mod assignment {
                 assignment(AssignmentCommand::MergeDuplicate { into: own_id }),
             )
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)));
+        assert_eq!(
+            refused,
+            DomainError::rule("a case cannot be merged into itself")
+        );
     }
 
     #[test]
@@ -667,7 +684,13 @@ mod resolution {
             let refused = scenario
                 .when(&handler("urban-management"), resolution(command.clone()))
                 .unwrap_err();
-            assert!(matches!(refused, DomainError::Rule(_)), "{refused:?}");
+            assert_eq!(
+                refused,
+                DomainError::rule(format!(
+                    "only the handling unit env-office may {} this case",
+                    resolution(command.clone()).action()
+                ))
+            );
             let refused = scenario
                 .when(&council(), resolution(command.clone()))
                 .unwrap_err();
@@ -741,7 +764,10 @@ mod resolution {
                 }),
             )
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)));
+        assert_eq!(
+            refused,
+            DomainError::rule("feedback has already been given for this resolution")
+        );
     }
 
     #[test]
@@ -783,7 +809,10 @@ mod resolution {
                 }),
             )
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)));
+        assert_eq!(
+            refused,
+            DomainError::rule("only a case rated unsatisfied may be reopened")
+        );
     }
 
     #[test]
