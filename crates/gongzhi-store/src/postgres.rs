@@ -157,6 +157,9 @@ const BELOW_HORIZON: &str = "WHERE (transaction_id, position) > ($1, $2) \
     AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
     ORDER BY transaction_id, position LIMIT $3";
 
+/// The first half of a position: the writing transaction's id.
+const COMMIT_KEY: &str = "transaction_id";
+
 /// In the order `types::event_from_row` reads them.
 const EVENT_COLUMNS: &str = "transaction_id, position, event_id, stream_id, stream_version, context, \
      event_type, schema_version, payload::text, actor, correlation_id, causation_id, idempotency_key, recorded_at";
@@ -194,18 +197,6 @@ impl PostgresEventStore {
     /// The connection pool, for tests and benchmarks that measure beside the store.
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    async fn current_version(
-        executor: impl sqlx::PgExecutor<'_>,
-        stream_id: Uuid,
-    ) -> Result<u64, sqlx::Error> {
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
-                .bind(stream_id)
-                .fetch_one(executor)
-                .await?;
-        Ok(version.unwrap_or(0) as u64)
     }
 
     async fn append_on(
@@ -275,16 +266,7 @@ impl PostgresEventStore {
         }
     }
 
-    async fn conflict(&self, request: &AppendRequest<'_>) -> AppendError {
-        match Self::current_version(&self.pool, request.stream_id).await {
-            Ok(actual) => AppendError::VersionConflict {
-                stream_id: request.stream_id,
-                expected: request.expected_version,
-                actual,
-            },
-            Err(error) => error.into(),
-        }
-    }
+    shared_append_outcomes!(readers: pool, executor: sqlx::PgExecutor<'_>);
 }
 
 fn constraint_is(error: &sqlx::Error, name: &str) -> bool {
@@ -296,30 +278,11 @@ impl EventStore for PostgresEventStore {
         if request.events.is_empty() {
             return Err(AppendError::Empty);
         }
-        match Self::append_on(&self.pool, &request).await? {
-            InTransaction::Written(appended) => {
-                self.appended.send_modify(|n| *n += 1);
-                Ok(appended)
-            }
-            // A retry of an append that already landed looks stale; answer it as a retry.
-            InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
-                Some(key) => match self.find_idempotent(key).await? {
-                    Some(original) if original.stream_id == request.stream_id => Ok(original),
-                    _ => Err(self.conflict(&request).await),
-                },
-                None => Err(self.conflict(&request).await),
-            },
-            InTransaction::KeyTaken => {
-                let key = request
-                    .metadata
-                    .idempotency_key
-                    .as_deref()
-                    .unwrap_or_default();
-                self.find_idempotent(key).await?.ok_or_else(|| {
-                    AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound))
-                })
-            }
+        let outcome = Self::append_on(&self.pool, &request).await?;
+        if matches!(outcome, InTransaction::Written(_)) {
+            self.appended.send_modify(|n| *n += 1);
         }
+        self.answer(&request, outcome).await
     }
 
     async fn append_batch(
@@ -350,36 +313,6 @@ impl EventStore for PostgresEventStore {
         tx.commit().await?;
         self.appended.send_modify(|n| *n += 1);
         Ok(written)
-    }
-
-    async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
-        let first: Option<(Uuid, i64)> = sqlx::query_as(
-            "SELECT stream_id, stream_version FROM events \
-             WHERE idempotency_key = $1 AND append_index = 0",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((stream_id, first_version)) = first else {
-            return Ok(None);
-        };
-        let (last_version, commit, sequence): (i64, i64, i64) = sqlx::query_as(
-            "SELECT stream_version, transaction_id, position FROM events \
-             WHERE stream_id = $1 AND stream_version >= $2 AND idempotency_key = $3 \
-             ORDER BY stream_version DESC LIMIT 1",
-        )
-        .bind(stream_id)
-        .bind(first_version)
-        .bind(key)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Some(Appended {
-            stream_id,
-            first_version: first_version as u64,
-            last_version: last_version as u64,
-            last_position: Position::new(commit, sequence),
-            replayed: true,
-        }))
     }
 
     fn appended(&self) -> watch::Receiver<u64> {

@@ -3,10 +3,41 @@
 //! takes `$1` commit key, `$2` sequence, `$3` limit (SQLite ignores `$1`: its commit key is
 //! always 0).
 
-/// Expands, inside `impl EventStore for …`, to `read_stream`, `read_all`,
-/// `read_recorded`, `count`, `load_checkpoint` and `save_checkpoint`.
+/// Expands, inside `impl EventStore for …`, to `find_idempotent`, `read_stream`,
+/// `read_all`, `read_recorded`, `count`, `load_checkpoint` and `save_checkpoint`.
 macro_rules! shared_reads {
     (readers: $readers:ident, writer: $writer:ident, event: $event:path, recorded: $recorded:path, after: $after:expr) => {
+        async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
+            // Only the first event of an append claims the key; the append's last event is
+            // the highest version in that stream carrying it.
+            let first: Option<(Uuid, i64)> =
+                sqlx::query_as("SELECT stream_id, stream_version FROM events WHERE idempotency_key = $1 AND append_index = 0")
+                    .bind(key)
+                    .fetch_optional(&self.$readers)
+                    .await?;
+            let Some((stream_id, first_version)) = first else {
+                return Ok(None);
+            };
+            let sql = format!(
+                "SELECT stream_version, {COMMIT_KEY}, position FROM events \
+                 WHERE stream_id = $1 AND stream_version >= $2 AND idempotency_key = $3 \
+                 ORDER BY stream_version DESC LIMIT 1"
+            );
+            let (last_version, commit, sequence): (i64, i64, i64) = sqlx::query_as(&sql)
+                .bind(stream_id)
+                .bind(first_version)
+                .bind(key)
+                .fetch_one(&self.$readers)
+                .await?;
+            Ok(Some(Appended {
+                stream_id,
+                first_version: first_version as u64,
+                last_version: last_version as u64,
+                last_position: Position::new(commit, sequence),
+                replayed: true,
+            }))
+        }
+
         async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version");
             let rows = sqlx::query(&sql).bind(stream_id).fetch_all(&self.$readers).await?;
@@ -98,4 +129,57 @@ macro_rules! apply_migration {
         }
         applied.is_none()
     }};
+}
+
+/// Expands, inside `impl …EventStore`, to `current_version`, `conflict` and `answer`: what
+/// an append statement's outcome means for the caller, the same on both backends.
+macro_rules! shared_append_outcomes {
+    (readers: $readers:ident, executor: $executor:path) => {
+        async fn current_version(
+            executor: impl $executor,
+            stream_id: Uuid,
+        ) -> Result<u64, sqlx::Error> {
+            let version: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
+                    .bind(stream_id)
+                    .fetch_one(executor)
+                    .await?;
+            Ok(version.unwrap_or(0) as u64)
+        }
+
+        async fn conflict(&self, request: &AppendRequest<'_>) -> AppendError {
+            match Self::current_version(&self.$readers, request.stream_id).await {
+                Ok(actual) => AppendError::VersionConflict {
+                    stream_id: request.stream_id,
+                    expected: request.expected_version,
+                    actual,
+                },
+                Err(error) => error.into(),
+            }
+        }
+
+        /// Turns a single append's outcome into its answer: a conflict or a reused key may
+        /// be a retry of an append that already landed, which is answered with that append.
+        async fn answer(
+            &self,
+            request: &AppendRequest<'_>,
+            outcome: InTransaction,
+        ) -> Result<Appended, AppendError> {
+            let retry_of = match (&outcome, request.metadata.idempotency_key.as_deref()) {
+                (InTransaction::Written(_), _) | (_, None) => None,
+                (_, Some(key)) => self
+                    .find_idempotent(key)
+                    .await?
+                    .filter(|o| o.stream_id == request.stream_id),
+            };
+            match (outcome, retry_of) {
+                (InTransaction::Written(appended), _) => Ok(appended),
+                (_, Some(original)) => Ok(original),
+                (InTransaction::Conflict, None) => Err(self.conflict(request).await),
+                (InTransaction::KeyTaken, None) => Err(AppendError::Store(StoreError::Database(
+                    sqlx::Error::RowNotFound,
+                ))),
+            }
+        }
+    };
 }

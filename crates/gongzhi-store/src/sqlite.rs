@@ -143,6 +143,9 @@ const AFTER: &str = "WHERE position > $2 ORDER BY position LIMIT $3";
 const RECORDED_COLUMNS: &str =
     "0, position, stream_id, stream_version, event_type, schema_version, payload, recorded_at";
 
+/// The first half of a position; always 0 on SQLite.
+const COMMIT_KEY: &str = "0";
+
 /// In the order `types::event_from_row` reads them; on SQLite the commit key is always 0.
 const EVENT_COLUMNS: &str = "0, position, event_id, stream_id, stream_version, context, event_type, \
      schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
@@ -200,18 +203,6 @@ impl SqliteEventStore {
         })
     }
 
-    async fn current_version(
-        executor: impl sqlx::SqliteExecutor<'_>,
-        stream_id: Uuid,
-    ) -> Result<u64, sqlx::Error> {
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(stream_version) FROM events WHERE stream_id = $1")
-                .bind(stream_id)
-                .fetch_one(executor)
-                .await?;
-        Ok(version.unwrap_or(0) as u64)
-    }
-
     /// Runs one append statement on `executor` (the writer, or a transaction on it).
     pub(crate) async fn append_on(
         executor: impl sqlx::SqliteExecutor<'_>,
@@ -260,27 +251,7 @@ impl SqliteEventStore {
         }
     }
 
-    async fn conflict(&self, request: &AppendRequest<'_>) -> AppendError {
-        match Self::current_version(&self.readers, request.stream_id).await {
-            Ok(actual) => AppendError::VersionConflict {
-                stream_id: request.stream_id,
-                expected: request.expected_version,
-                actual,
-            },
-            Err(error) => error.into(),
-        }
-    }
-
-    async fn replay(&self, request: &AppendRequest<'_>) -> Result<Appended, AppendError> {
-        let key = request
-            .metadata
-            .idempotency_key
-            .as_deref()
-            .unwrap_or_default();
-        self.find_idempotent(key)
-            .await?
-            .ok_or_else(|| AppendError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
-    }
+    shared_append_outcomes!(readers: readers, executor: sqlx::SqliteExecutor<'_>);
 }
 
 fn is_version_gap(error: &sqlx::Error) -> bool {
@@ -318,18 +289,7 @@ impl EventStore for SqliteEventStore {
             self.jobs.send(job).await.map_err(|_| closed())?;
             outcome.await.map_err(|_| closed())??
         };
-        match outcome {
-            InTransaction::Written(appended) => Ok(appended),
-            // A retry of an append that already landed looks stale; answer it as a retry.
-            InTransaction::Conflict => match request.metadata.idempotency_key.as_deref() {
-                Some(key) => match self.find_idempotent(key).await? {
-                    Some(original) if original.stream_id == request.stream_id => Ok(original),
-                    _ => Err(self.conflict(&request).await),
-                },
-                None => Err(self.conflict(&request).await),
-            },
-            InTransaction::KeyTaken => self.replay(&request).await,
-        }
+        self.answer(&request, outcome).await
     }
 
     async fn append_batch(
@@ -358,35 +318,6 @@ impl EventStore for SqliteEventStore {
         tx.commit().await?;
         self.appended.send_modify(|n| *n += 1);
         Ok(written)
-    }
-
-    async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
-        let first: Option<(Uuid, i64)> = sqlx::query_as(
-            "SELECT stream_id, stream_version FROM events \
-             WHERE idempotency_key = $1 AND append_index = 0",
-        )
-        .bind(key)
-        .fetch_optional(&self.readers)
-        .await?;
-        let Some((stream_id, first_version)) = first else {
-            return Ok(None);
-        };
-        let (last_version, last_position): (i64, i64) = sqlx::query_as(
-            "SELECT MAX(stream_version), MAX(position) FROM events \
-             WHERE stream_id = $1 AND stream_version >= $2 AND idempotency_key = $3",
-        )
-        .bind(stream_id)
-        .bind(first_version)
-        .bind(key)
-        .fetch_one(&self.readers)
-        .await?;
-        Ok(Some(Appended {
-            stream_id,
-            first_version: first_version as u64,
-            last_version: last_version as u64,
-            last_position: Position::new(0, last_position),
-            replayed: true,
-        }))
     }
 
     fn appended(&self) -> watch::Receiver<u64> {
