@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -188,6 +188,9 @@ fn insert_sql(n: usize) -> String {
     )
 }
 
+/// The statement of the common single-event append, built once.
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+
 impl SqliteEventStore {
     /// Opens (creating if needed) and migrates the database.
     pub async fn open(options: &SqliteOptions) -> Result<Self, StoreError> {
@@ -209,8 +212,15 @@ impl SqliteEventStore {
         request: &AppendRequest<'_>,
     ) -> Result<InTransaction, AppendError> {
         let metadata = request.metadata;
-        let sql = insert_sql(request.events.len());
-        let mut query = sqlx::query(&sql)
+        let many;
+        let sql = match request.events.len() {
+            1 => INSERT_ONE.as_str(),
+            n => {
+                many = insert_sql(n);
+                many.as_str()
+            }
+        };
+        let mut query = sqlx::query(sql)
             .bind(request.stream_id)
             .bind(&metadata.actor)
             .bind(metadata.correlation_id)
