@@ -10,7 +10,9 @@ use gongzhi_domain::{
     FileConcern, IntakeCommand, Outcome, Priority, Reporter, ResolutionCommand, Role, Satisfaction,
     Status,
 };
-use gongzhi_service::{CaseService, Clock, CommandError, Filing, ManualClock, RequestMeta};
+use gongzhi_service::{
+    CaseService, Clock, CommandError, Filing, ManualClock, RequestMeta, SecretKey,
+};
 use gongzhi_store::{AnyEventStore, EventStore, connect};
 use gongzhi_views::{Projector, StatCounts, StatKey, ViewStore};
 
@@ -29,6 +31,8 @@ struct Story {
     service: CaseService<AnyEventStore>,
     projector: Projector<AnyEventStore>,
     case_id: CaseId,
+    /// What the resident proves the case is theirs with.
+    secret: String,
 }
 
 impl Story {
@@ -43,11 +47,18 @@ impl Story {
         self.clock.set(cst(month, day, hour, minute));
         let outcome = self
             .service
-            .execute(self.case_id, actor, &command, &RequestMeta::default())
+            .execute(self.case_id, actor, &command, &self.meta())
             .await
             .unwrap();
         self.projector.catch_up().await.unwrap();
         outcome.version
+    }
+
+    fn meta(&self) -> RequestMeta {
+        RequestMeta {
+            tracking_secret: Some(self.secret.clone()),
+            ..RequestMeta::default()
+        }
     }
 
     async fn refused(&self, actor: &Actor, command: Command) -> CommandError {
@@ -60,7 +71,7 @@ impl Story {
             .len();
         let error = self
             .service
-            .execute(self.case_id, actor, &command, &RequestMeta::default())
+            .execute(self.case_id, actor, &command, &self.meta())
             .await
             .unwrap_err();
         let after = self
@@ -91,12 +102,13 @@ async fn the_whole_lifecycle(backend: Backend) {
     let views = ViewStore::open(&backend.url("views")).await.unwrap();
     let service = CaseService::new(events.clone(), policy(), clock.clone());
     let projector = Projector::new(events.clone(), views.clone(), china()).with_batch_size(4);
-    let filing = Filing::new("SY", clock.now(), china());
+    let filing = Filing::new("SY", clock.now(), china(), &SecretKey::generate());
     let mut story = Story {
         clock,
         service,
         projector,
         case_id: filing.case_id,
+        secret: filing.tracking_secret.clone(),
     };
 
     let operator = Actor::staff("hotline-operator", Role::Operator, None);
@@ -372,6 +384,8 @@ async fn the_whole_lifecycle(backend: Backend) {
             StatCounts {
                 response_due: 1,
                 responded_on_time: 1,
+                // Dispatched 11-23 11:30, contacted 11-24 09:00: 21.5 hours.
+                contact_h24: 1,
                 ..none
             },
         ),
@@ -381,6 +395,8 @@ async fn the_whole_lifecycle(backend: Backend) {
                 resolved: 1,
                 resolved_on_time: 1,
                 rated: 1,
+                // Resolved 11-25 16:00: 52.5 hours after the dispatch.
+                resolve_h72: 1,
                 ..none
             },
         ),
@@ -401,6 +417,8 @@ async fn the_whole_lifecycle(backend: Backend) {
                 rated_resolved: 1,
                 satisfied: 1,
                 closed: 1,
+                // Reopened 11-26 09:00, resolved again 11-27 10:00: 25 hours.
+                resolve_h48: 1,
                 ..none
             },
         ),
@@ -475,14 +493,23 @@ async fn an_idempotency_key_used_for_one_case_is_refused_for_another() {
             confidential: false,
         })))
     };
-    let first = Filing::new("SY", clock.now(), china());
+    let first = Filing::new("SY", clock.now(), china(), &SecretKey::generate());
     service
         .execute(first.case_id, &operator, &file(&first), &meta)
         .await
         .unwrap();
-    let other = Filing::new("SY", clock.now(), china());
-    let refused = service
+    // A filing retried with its key is answered with the case the key filed: the retry
+    // cannot know the case id the first attempt made.
+    let other = Filing::new("SY", clock.now(), china(), &SecretKey::generate());
+    let retried = service
         .execute(other.case_id, &operator, &file(&other), &meta)
+        .await
+        .unwrap();
+    assert_eq!(retried.case_id, first.case_id);
+    // The same key on a command for another case is refused.
+    let withdraw = Command::Intake(IntakeCommand::WithdrawConcern { reason: None });
+    let refused = service
+        .execute(other.case_id, &operator, &withdraw, &meta)
         .await
         .unwrap_err();
     assert!(

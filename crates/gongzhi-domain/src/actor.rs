@@ -16,6 +16,30 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Self::Operator,
+        Self::Council,
+        Self::Handler,
+        Self::Leader,
+        Self::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Council => "council",
+            Self::Handler => "handler",
+            Self::Leader => "leader",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == value)
+    }
+}
+
 /// The author of a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

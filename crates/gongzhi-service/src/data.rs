@@ -15,6 +15,12 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path} is not valid")]
     Directory {
         path: PathBuf,
@@ -34,6 +40,19 @@ pub enum DataError {
         source: CalendarError,
     },
 }
+
+/// The data files as shipped, built into the binary so `gongzhi dev` works anywhere.
+const SHIPPED: &[(&str, &str)] = &[
+    (
+        "directory.toml",
+        include_str!("../../../data/directory.toml"),
+    ),
+    ("sla.toml", include_str!("../../../data/sla.toml")),
+    (
+        "calendar/2026.toml",
+        include_str!("../../../data/calendar/2026.toml"),
+    ),
+];
 
 /// Everything the data folder holds.
 #[derive(Debug, Clone)]
@@ -83,6 +102,28 @@ impl DataFiles {
             policy: Policy { sla, calendar },
             calendar_years,
         })
+    }
+
+    /// Writes the shipped data files into `dir` unless it already has a directory file,
+    /// so an admin has files to edit. Returns whether it wrote them.
+    pub fn write_defaults(dir: &Path) -> Result<bool, DataError> {
+        if dir.join("directory.toml").exists() {
+            return Ok(false);
+        }
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| DataError::Write {
+                    path: parent.to_owned(),
+                    source,
+                })?;
+            }
+            std::fs::write(&path, text).map_err(|source| DataError::Write { path, source })
+        };
+        for (name, text) in SHIPPED {
+            write(name, text)?;
+        }
+        Ok(true)
     }
 
     /// The data folder shipped with the source tree (for tests and benchmarks).

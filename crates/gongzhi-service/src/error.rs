@@ -27,6 +27,16 @@ pub enum CommandError {
     /// The idempotency key was already used for a different case (HTTP 422).
     #[error("idempotency key '{key}' was already used for another request")]
     IdempotencyKeyReused { key: String },
+    /// A resident acted on a case without its tracking secret, or with a wrong one.
+    #[error("the tracking secret does not match this case")]
+    SecretMismatch,
+    /// The case is not known (to this context, after waiting for it).
+    #[error("case {0} not found")]
+    NotFound(Uuid),
+    /// The service that handles the command did not answer in time (HTTP 503); the
+    /// idempotency key makes a retry safe.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

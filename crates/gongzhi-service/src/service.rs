@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use gongzhi_domain::{
-    Actor, Calendar, Case, CaseEvent, CaseId, Command, Rules, SlaPolicy, Status, decide,
+    Actor, Calendar, Case, CaseEvent, CaseId, Command, IntakeCommand, Rules, SlaPolicy, Status,
+    decide,
 };
 use gongzhi_store::{
     AppendError, AppendRequest, Appended, EventStore, Metadata, NewEvent, StoredEvent,
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::error::CommandError;
+use crate::filing::secret_digest;
 
 /// The SLA policy and calendar decisions are made under.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct RequestMeta {
     /// `If-Match`: refuse unless the case is at this version.
     pub expected_version: Option<u64>,
     pub correlation_id: Option<Uuid>,
+    /// What a resident acting without an account proves the case is theirs with.
+    pub tracking_secret: Option<String>,
 }
 
 /// The result of a command.
@@ -83,15 +87,16 @@ impl<S: EventStore> CaseService<S> {
         let Some(key) = &meta.idempotency_key else {
             return self.decide_and_append(case_id, actor, command, meta).await;
         };
+        let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
         if let Some(original) = self.store.find_idempotent(key).await? {
-            return self.replayed(case_id, key, original).await;
+            return self.replayed(case_id, key, original, filing).await;
         }
         match self.decide_and_append(case_id, actor, command, meta).await {
             // The original may have landed between the check above and reading the case:
             // then this is a retry, not a refusal.
             Err(error @ (CommandError::Domain(_) | CommandError::VersionConflict { .. })) => {
                 match self.store.find_idempotent(key).await? {
-                    Some(original) => self.replayed(case_id, key, original).await,
+                    Some(original) => self.replayed(case_id, key, original, filing).await,
                     None => Err(error),
                 }
             }
@@ -107,6 +112,15 @@ impl<S: EventStore> CaseService<S> {
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, CommandError> {
         let case = self.load(case_id).await?;
+        if actor == &Actor::Resident && case.status.is_some() {
+            let proven = meta
+                .tracking_secret
+                .as_deref()
+                .is_some_and(|secret| secret_digest(secret) == case.secret_digest);
+            if !proven {
+                return Err(CommandError::SecretMismatch);
+            }
+        }
         if let Some(expected) = meta.expected_version.filter(|v| *v != case.version) {
             return Err(CommandError::VersionConflict {
                 case_id: case_id.as_uuid(),
@@ -167,7 +181,8 @@ impl<S: EventStore> CaseService<S> {
         if appended.replayed {
             // A concurrent retry with the same key got there first.
             let key = meta.idempotency_key.as_deref().unwrap_or_default();
-            return self.replayed(case_id, key, appended).await;
+            let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+            return self.replayed(case_id, key, appended, filing).await;
         }
         let status = events
             .iter()
@@ -183,17 +198,26 @@ impl<S: EventStore> CaseService<S> {
     }
 
     /// The outcome of an earlier append, as the retried caller should see it. A key used
-    /// before for another case is refused rather than answered with that case's outcome.
+    /// before for another case is refused rather than answered with that case's outcome;
+    /// a retried filing cannot know its case id, so it is answered with the case its key
+    /// filed.
     async fn replayed(
         &self,
         case_id: CaseId,
         key: &str,
         original: Appended,
+        filing: bool,
     ) -> Result<CommandOutcome, CommandError> {
+        let reused = || CommandError::IdempotencyKeyReused {
+            key: key.to_owned(),
+        };
+        let case_id = if filing && original.first_version == 1 {
+            CaseId::from_uuid(original.stream_id)
+        } else {
+            case_id
+        };
         if original.stream_id != case_id.as_uuid() {
-            return Err(CommandError::IdempotencyKeyReused {
-                key: key.to_owned(),
-            });
+            return Err(reused());
         }
         let stored = self.store.read_stream(original.stream_id).await?;
         let upto: Vec<StoredEvent> = stored
@@ -201,11 +225,14 @@ impl<S: EventStore> CaseService<S> {
             .take_while(|e| e.stream_version <= original.last_version)
             .collect();
         let case = fold(case_id, &upto)?;
-        let events = upto
+        let events: Vec<CaseEvent> = upto
             .iter()
             .filter(|e| e.stream_version >= original.first_version)
             .map(decode)
             .collect::<Result<_, _>>()?;
+        if filing && !matches!(events.first(), Some(CaseEvent::ConcernFiled { .. })) {
+            return Err(reused());
+        }
         Ok(CommandOutcome {
             case_id,
             version: original.last_version,

@@ -29,11 +29,15 @@ macro_rules! migration_list {
 const SQLITE: &[Migration] = migration_list!("sqlite":
     1 => "0001_event_store.sql",
     2 => "0002_views.sql",
+    3 => "0003_queries.sql",
+    4 => "0004_accounts.sql",
 );
 
 const POSTGRES: &[Migration] = migration_list!("postgres":
     1 => "0001_event_store.sql",
     2 => "0002_views.sql",
+    3 => "0003_queries.sql",
+    4 => "0004_accounts.sql",
 );
 
 /// The migrations of a backend, in order.

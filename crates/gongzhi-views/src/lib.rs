@@ -6,6 +6,7 @@
 mod error;
 mod projection;
 mod projector;
+mod query;
 mod stats;
 mod store;
 mod summary;
@@ -13,6 +14,7 @@ mod summary;
 pub use error::ProjectionError;
 pub use projection::{Batch, project};
 pub use projector::{Progress, Projector};
-pub use stats::{StatCounts, StatKey};
+pub use query::{CaseFilter, CurrentCounts, GroupBy, StatsQuery};
+pub use stats::{CONTACT_HOURS, RESOLVE_HOURS, StatCounts, StatKey, bucket_median};
 pub use store::ViewStore;
 pub use summary::CaseSummary;

@@ -128,6 +128,10 @@ impl Before {
     }
 }
 
+fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_seconds().max(0) as f64 / 3600.0
+}
+
 fn day(at: DateTime<Utc>, offset: FixedOffset) -> String {
     at.with_timezone(&offset).date_naive().to_string()
 }
@@ -187,6 +191,13 @@ fn count(
                     c.responded_on_time += 1
                 });
             }
+            if let Some(hours) = after
+                .dispatched_at
+                .filter(|_| first_contact)
+                .map(|d| hours(d, at))
+            {
+                stats.add(key(today(), category, unit), |c| c.add_contact(hours));
+            }
         }
         CaseEvent::ResponseOverdue { .. } => {
             add(key(today(), category, unit), |c| c.response_overdue += 1)
@@ -195,10 +206,15 @@ fn count(
             add(key(today(), category, unit), |c| c.resolution_overdue += 1)
         }
         CaseEvent::CaseResolved { .. } => {
-            add(key(today(), category, unit), |c| c.resolved += 1);
-            if after.resolution_due.is_some_and(|due| at <= due) {
-                add(key(today(), category, unit), |c| c.resolved_on_time += 1);
-            }
+            let on_time = i64::from(after.resolution_due.is_some_and(|due| at <= due));
+            let hours = after.dispatched_at.map(|d| hours(d, at));
+            stats.add(key(today(), category, unit), |c| {
+                c.resolved += 1;
+                c.resolved_on_time += on_time;
+                if let Some(hours) = hours {
+                    c.add_resolve(hours);
+                }
+            });
         }
         CaseEvent::FeedbackGiven {
             satisfaction,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::FixedOffset;
 use gongzhi_domain::CaseId;
 use gongzhi_store::{EventStore, Position, RecordedEvent, StoreError};
+use tokio::sync::watch;
 
 use crate::error::ProjectionError;
 use crate::projection::{Batch, project};
@@ -49,6 +50,8 @@ pub struct Projector<S: EventStore> {
     batch: Batch,
     /// The view store holds nothing this projector has not cached, so nothing needs loading.
     fresh: bool,
+    /// Where the written views stand, for readers waiting to see their own writes.
+    committed: watch::Sender<Position>,
 }
 
 impl<S: EventStore> Projector<S> {
@@ -66,7 +69,14 @@ impl<S: EventStore> Projector<S> {
             position: None,
             batch: Batch::default(),
             fresh: false,
+            committed: watch::Sender::new(Position::START),
         }
+    }
+
+    /// Follows the position up to which the views are written. A reply that waits until
+    /// it passes an append's position is read by its caller's next query (read-your-writes).
+    pub fn committed(&self) -> watch::Receiver<Position> {
+        self.committed.subscribe()
     }
 
     /// The checkpoint name; one per event store a view store follows.
@@ -88,7 +98,12 @@ impl<S: EventStore> Projector<S> {
     async fn position(&mut self) -> Result<Position, ProjectionError> {
         match self.position {
             Some(position) => Ok(position),
-            None => Ok(self.views.checkpoint(&self.consumer).await?),
+            None => {
+                let stored = self.views.checkpoint(&self.consumer).await?;
+                self.committed
+                    .send_if_modified(|at| std::mem::replace(at, stored) != stored);
+                Ok(stored)
+            }
         }
     }
 
@@ -139,6 +154,9 @@ impl<S: EventStore> Projector<S> {
         if let Err(error) = self.views.commit(&mut self.batch, &self.consumer).await {
             return Err(self.forget(error));
         }
+        let written = self.batch.base;
+        self.committed
+            .send_if_modified(|at| std::mem::replace(at, written) != written);
         if self.batch.summaries.len() > self.cache_limit {
             self.batch.summaries.clear();
             self.fresh = false;

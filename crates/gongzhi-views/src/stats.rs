@@ -61,7 +61,129 @@ counters!(
     satisfied,
     returns,
     reopened,
+    contact_h1,
+    contact_h2,
+    contact_h4,
+    contact_h8,
+    contact_h24,
+    contact_h48,
+    contact_h72,
+    contact_h168,
+    contact_hmore,
+    resolve_h8,
+    resolve_h24,
+    resolve_h48,
+    resolve_h72,
+    resolve_h120,
+    resolve_h168,
+    resolve_h336,
+    resolve_h720,
+    resolve_hmore,
 );
+
+/// Upper bounds (hours) of the time-to-contact buckets; a last bucket holds the rest.
+pub const CONTACT_HOURS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 24.0, 48.0, 72.0, 168.0];
+/// Upper bounds (hours) of the time-to-resolve buckets; a last bucket holds the rest.
+pub const RESOLVE_HOURS: [f64; 8] = [8.0, 24.0, 48.0, 72.0, 120.0, 168.0, 336.0, 720.0];
+
+impl StatCounts {
+    /// Counts one first contact `hours` after dispatch.
+    pub(crate) fn add_contact(&mut self, hours: f64) {
+        *self.contact_buckets_mut()[bucket(&CONTACT_HOURS, hours)] += 1;
+    }
+
+    /// Counts one resolution `hours` after dispatch.
+    pub(crate) fn add_resolve(&mut self, hours: f64) {
+        *self.resolve_buckets_mut()[bucket(&RESOLVE_HOURS, hours)] += 1;
+    }
+
+    pub fn contact_buckets(&self) -> [i64; 9] {
+        [
+            self.contact_h1,
+            self.contact_h2,
+            self.contact_h4,
+            self.contact_h8,
+            self.contact_h24,
+            self.contact_h48,
+            self.contact_h72,
+            self.contact_h168,
+            self.contact_hmore,
+        ]
+    }
+
+    pub fn resolve_buckets(&self) -> [i64; 9] {
+        [
+            self.resolve_h8,
+            self.resolve_h24,
+            self.resolve_h48,
+            self.resolve_h72,
+            self.resolve_h120,
+            self.resolve_h168,
+            self.resolve_h336,
+            self.resolve_h720,
+            self.resolve_hmore,
+        ]
+    }
+
+    fn contact_buckets_mut(&mut self) -> [&mut i64; 9] {
+        [
+            &mut self.contact_h1,
+            &mut self.contact_h2,
+            &mut self.contact_h4,
+            &mut self.contact_h8,
+            &mut self.contact_h24,
+            &mut self.contact_h48,
+            &mut self.contact_h72,
+            &mut self.contact_h168,
+            &mut self.contact_hmore,
+        ]
+    }
+
+    fn resolve_buckets_mut(&mut self) -> [&mut i64; 9] {
+        [
+            &mut self.resolve_h8,
+            &mut self.resolve_h24,
+            &mut self.resolve_h48,
+            &mut self.resolve_h72,
+            &mut self.resolve_h120,
+            &mut self.resolve_h168,
+            &mut self.resolve_h336,
+            &mut self.resolve_h720,
+            &mut self.resolve_hmore,
+        ]
+    }
+}
+
+fn bucket(bounds: &[f64; 8], hours: f64) -> usize {
+    bounds
+        .iter()
+        .position(|bound| hours <= *bound)
+        .unwrap_or(bounds.len())
+}
+
+/// The median of a bucketed distribution, interpolated linearly inside the bucket that
+/// holds it (the first bucket starts at 0 hours). `None` without samples. A median in the
+/// open last bucket is reported as that bucket's lower bound: "more than N hours".
+pub fn bucket_median(bounds: &[f64; 8], counts: &[i64; 9]) -> Option<f64> {
+    let total: i64 = counts.iter().sum();
+    if total <= 0 {
+        return None;
+    }
+    let half = total as f64 / 2.0;
+    let mut below = 0.0;
+    for (index, count) in counts.iter().enumerate() {
+        let count = *count as f64;
+        if count > 0.0 && below + count >= half {
+            let lower = if index == 0 { 0.0 } else { bounds[index - 1] };
+            let Some(upper) = bounds.get(index) else {
+                return Some(lower);
+            };
+            return Some(lower + (upper - lower) * (half - below) / count);
+        }
+        below += count;
+    }
+    None
+}
 
 /// Deltas accumulated over a batch of events, summed per key before they are written.
 #[derive(Debug, Default)]

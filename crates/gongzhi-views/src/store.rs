@@ -26,16 +26,24 @@ pub enum ViewStore {
     Postgres(PgPool),
 }
 
-const SUMMARY_COLUMNS: &str = "case_id, tracking_code, status, community, category, channel, unit, filed_at, updated_at, overdue, version, doc";
+const SUMMARY_COLUMNS: &str = "case_id, tracking_code, status, community, category, channel, unit, filed_at, updated_at, overdue, version, doc, title, priority, next_deadline, resolved_at";
+const SUMMARY_WIDTH: usize = 16;
 
 const SUMMARY_ON_CONFLICT: &str = "ON CONFLICT (case_id) DO UPDATE SET tracking_code = excluded.tracking_code, \
     status = excluded.status, community = excluded.community, category = excluded.category, \
     channel = excluded.channel, unit = excluded.unit, filed_at = excluded.filed_at, \
-    updated_at = excluded.updated_at, overdue = excluded.overdue, version = excluded.version, doc = excluded.doc";
+    updated_at = excluded.updated_at, overdue = excluded.overdue, version = excluded.version, doc = excluded.doc, \
+    title = excluded.title, priority = excluded.priority, next_deadline = excluded.next_deadline, \
+    resolved_at = excluded.resolved_at";
 
-/// Rows per multi-row statement: well inside both engines' parameter limits (SQLite
-/// 32,766, PostgreSQL 65,535) for the widest row (19 statistics columns).
-const ROWS_PER_STATEMENT: usize = 1_000;
+/// Parameters per multi-row statement: inside both engines' limits (SQLite 32,766,
+/// PostgreSQL 65,535).
+const PARAMETERS_PER_STATEMENT: usize = 30_000;
+
+/// Rows of `width` columns per multi-row statement.
+fn rows_per_statement(width: usize) -> usize {
+    (PARAMETERS_PER_STATEMENT / width).clamp(1, 1_000)
+}
 
 /// `INSERT INTO table (columns) VALUES ($1, ...), (...) tail` for `rows` rows of `width`.
 /// SQLite gets anonymous `?` placeholders: binding numbered ones costs time quadratic in
@@ -112,12 +120,12 @@ macro_rules! write_batch {
             .iter()
             .map(|id| &$batch.summaries[id])
             .collect();
-        for chunk in dirty.chunks(ROWS_PER_STATEMENT) {
+        for chunk in dirty.chunks(rows_per_statement(SUMMARY_WIDTH)) {
             let sql = multi_row_insert(
                 $numbered,
                 "case_summary",
                 SUMMARY_COLUMNS,
-                12,
+                SUMMARY_WIDTH,
                 chunk.len(),
                 SUMMARY_ON_CONFLICT,
             );
@@ -135,14 +143,18 @@ macro_rules! write_batch {
                     .bind(summary.updated_at.timestamp_micros())
                     .bind(summary.overdue)
                     .bind(summary.version as i64)
-                    .bind(Json(*summary));
+                    .bind(Json(*summary))
+                    .bind(&summary.title)
+                    .bind(summary.priority.map(|p| p.as_str()))
+                    .bind(summary.next_deadline().map(|at| at.timestamp_micros()))
+                    .bind(summary.resolved_at.map(|at| at.timestamp_micros()));
             }
             query.execute(&mut *$tx).await?;
         }
         let mut stats: Vec<(&StatKey, &StatCounts)> = $batch.stats.0.iter().collect();
         stats.sort_unstable_by_key(|(key, _)| *key);
         let width = 5 + StatCounts::COLUMNS.len();
-        for chunk in stats.chunks(ROWS_PER_STATEMENT) {
+        for chunk in stats.chunks(rows_per_statement(width)) {
             let sql = multi_row_insert(
                 $numbered,
                 "case_stats_daily",

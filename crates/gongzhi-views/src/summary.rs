@@ -40,6 +40,12 @@ pub struct CaseSummary {
     pub rated_resolved: Option<bool>,
     pub merged_into: Option<CaseId>,
     pub escalated_to: Option<String>,
+    /// ResponseOverdue was recorded for the current dispatch.
+    #[serde(default)]
+    pub response_missed: bool,
+    /// ResolutionOverdue was recorded for the current dispatch.
+    #[serde(default)]
+    pub resolution_missed: bool,
 }
 
 impl CaseSummary {
@@ -90,6 +96,8 @@ impl CaseSummary {
             rated_resolved: None,
             merged_into: None,
             escalated_to: None,
+            response_missed: false,
+            resolution_missed: false,
         })
     }
 
@@ -139,7 +147,12 @@ impl CaseSummary {
             }
             // A late timer may record a deadline missed by a case already resolved: the
             // statistics count it, but the case is no longer waiting on anyone.
-            CaseEvent::ResponseOverdue { .. } | CaseEvent::ResolutionOverdue { .. } => {
+            CaseEvent::ResponseOverdue { .. } => {
+                self.response_missed = true;
+                self.overdue = self.status.is_with_unit();
+            }
+            CaseEvent::ResolutionOverdue { .. } => {
+                self.resolution_missed = true;
                 self.overdue = self.status.is_with_unit();
             }
             CaseEvent::ResidentContacted { .. } => {
@@ -188,9 +201,30 @@ impl CaseSummary {
     ) {
         self.dispatched_at = Some(at);
         self.contacted_at = None;
+        self.response_missed = false;
+        self.resolution_missed = false;
         self.response_due = Some(response_due);
         self.resolution_due = Some(resolution_due);
         self.overdue = false;
+    }
+
+    /// When the deadline timer must next look at this case: the earliest deadline of the
+    /// current dispatch not yet recorded as missed and not met in time. `None` when no
+    /// deadline is pending.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        if self.status.is_final() {
+            return None;
+        }
+        let pending = |due: Option<DateTime<Utc>>, missed: bool, done: Option<DateTime<Utc>>| {
+            due.filter(|due| !missed && done.is_none_or(|done| done > *due))
+        };
+        let response = pending(self.response_due, self.response_missed, self.contacted_at);
+        let resolution = pending(
+            self.resolution_due,
+            self.resolution_missed,
+            self.resolved_at,
+        );
+        response.into_iter().chain(resolution).min()
     }
 
     fn finish(&mut self, status: Status) {

@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use gongzhi_accounts::{Accounts, NewAccount};
+use gongzhi_domain::{Code, Role};
 use gongzhi_service::DataFiles;
 use gongzhi_service::history::{self, HistoryPlan};
 use gongzhi_store::{AnyEventStore, EventStore, connect};
 use gongzhi_views::{Progress, Projector, StatCounts, ViewStore};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{AdminArgs, AdminCommand, Storage};
+use crate::cli::{AdminArgs, AdminCommand, Storage, UserCommand};
 
 /// Events per transaction when rebuilding: large, because a rebuild owns the views.
 const REBUILD_BATCH: usize = 50_000;
@@ -23,13 +25,29 @@ pub async fn run(args: AdminArgs) -> Result<()> {
     match args.command {
         AdminCommand::Migrate => {
             open(storage).await?;
+            Accounts::open(&storage.accounts_url())
+                .await
+                .with_context(|| {
+                    format!(
+                        "opening the accounts database {}",
+                        redact(&storage.accounts_url())
+                    )
+                })?;
             println!(
-                "已迁移 migrated: events {}, views {}",
+                "已迁移 migrated: events {}, views {}, accounts {}",
                 redact(&storage.events_url()),
-                redact(&storage.views_url())
+                redact(&storage.views_url()),
+                redact(&storage.accounts_url())
             );
             Ok(())
         }
+        AdminCommand::User(UserCommand::Add {
+            username,
+            role,
+            area,
+            unit,
+            name,
+        }) => add_user(storage, username, &role, area, unit, name).await,
         AdminCommand::Rebuild { .. } => rebuild(storage).await,
         AdminCommand::Project { batch_size } => {
             let data = load_data(storage)?;
@@ -50,11 +68,16 @@ pub async fn run(args: AdminArgs) -> Result<()> {
     }
 }
 
-fn load_data(storage: &Storage) -> Result<DataFiles> {
-    DataFiles::load(&storage.data_files).with_context(|| {
+/// Loads the data files; the default folder is first filled with the shipped ones.
+pub(crate) fn load_data(storage: &Storage) -> Result<DataFiles> {
+    let dir = storage.data_files();
+    if storage.data_files.is_none() && DataFiles::write_defaults(&dir)? {
+        tracing::info!(dir = %dir.display(), "wrote the shipped data files for editing");
+    }
+    DataFiles::load(&dir).with_context(|| {
         format!(
             "reading the data files in {} (set --data-files or GONGZHI_DATA_FILES)",
-            storage.data_files.display()
+            dir.display()
         )
     })
 }
@@ -148,6 +171,72 @@ async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> 
     let applied = projector.catch_up().await?;
     println!("已投影 projected {applied} events into the views");
     print_figures(&data, &views).await
+}
+
+async fn add_user(
+    storage: &Storage,
+    username: String,
+    role: &str,
+    area: Option<String>,
+    unit: Option<String>,
+    name: Option<String>,
+) -> Result<()> {
+    let data = load_data(storage)?;
+    let directory = &data.directory;
+    let role =
+        Role::parse(role).context("role must be operator, council, handler, leader or admin")?;
+    let area = area
+        .map(|value| {
+            let code = Code::parse("area", &value)?;
+            anyhow::ensure!(
+                directory.area(&code).is_some(),
+                "--area '{value}' is not an area in the directory"
+            );
+            Ok(code)
+        })
+        .transpose()?;
+    let unit = unit
+        .map(|value| {
+            let code = Code::parse("unit", &value)?;
+            anyhow::ensure!(
+                directory.unit(&code).is_some(),
+                "--unit '{value}' is not a unit in the directory"
+            );
+            Ok(code)
+        })
+        .transpose()?;
+    if std::io::stdin().is_terminal() {
+        eprint!("密码 password (then Enter): ");
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let accounts = Accounts::open(&storage.accounts_url())
+        .await
+        .with_context(|| {
+            format!(
+                "opening the accounts database {}",
+                redact(&storage.accounts_url())
+            )
+        })?;
+    let user = accounts
+        .add(&NewAccount {
+            display_name: name.unwrap_or_else(|| username.clone()),
+            username,
+            password,
+            role,
+            area,
+            unit,
+        })
+        .await?;
+    println!(
+        "已添加账号 added account {} ({})",
+        user.username,
+        user.role.as_str()
+    );
+    Ok(())
 }
 
 fn rate(numerator: i64, denominator: i64) -> String {

@@ -1,6 +1,7 @@
 //! The command line (DESIGN §7). The storage options can also come from `GONGZHI_*`
 //! environment variables.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -15,8 +16,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// 管理 Administration: migrations, view rebuilds, demo history.
+    /// 开发/单机 Run every service in one process on embedded storage, with demo data.
+    Dev(DevArgs),
+    /// 管理 Administration: accounts, migrations, view rebuilds, demo history.
     Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub storage: Storage,
+    /// 监听地址 Address to serve HTTP on.
+    #[arg(long, env = "GONGZHI_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// 不生成演示工单 Do not generate the 90-day demo history.
+    #[arg(long)]
+    pub no_demo_cases: bool,
+    /// 演示工单数 Cases in the demo history.
+    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
+    pub demo_cases: u64,
+    /// 限流 Requests per minute per client address without a session (0 = off).
+    #[arg(long, env = "GONGZHI_RATE_LIMIT", default_value_t = 120)]
+    pub rate_limit: u32,
 }
 
 #[derive(Debug, Args)]
@@ -49,14 +70,18 @@ pub struct Storage {
     /// 视图库 View store URL; default: DATA_DIR/views.sqlite.
     #[arg(long, global = true, env = "GONGZHI_VIEWS_URL", hide_env_values = true)]
     pub views_url: Option<String>,
-    /// 配置数据 Folder with directory.toml, sla.toml and calendar/*.toml.
+    /// 账号库 Accounts database URL; default: DATA_DIR/accounts.sqlite.
     #[arg(
         long,
         global = true,
-        env = "GONGZHI_DATA_FILES",
-        default_value = "data"
+        env = "GONGZHI_ACCOUNTS_URL",
+        hide_env_values = true
     )]
-    pub data_files: PathBuf,
+    pub accounts_url: Option<String>,
+    /// 配置数据 Folder with directory.toml, sla.toml and calendar/*.toml; default:
+    /// DATA_DIR/data, filled with the shipped files on first use.
+    #[arg(long, global = true, env = "GONGZHI_DATA_FILES")]
+    pub data_files: Option<PathBuf>,
 }
 
 impl Storage {
@@ -64,6 +89,22 @@ impl Storage {
         self.events_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", self.data_dir.join("events.sqlite").display())
         })
+    }
+
+    pub fn accounts_url(&self) -> String {
+        self.accounts_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("accounts.sqlite").display()
+            )
+        })
+    }
+
+    /// The data-file folder; the default one is filled with the shipped files if empty.
+    pub fn data_files(&self) -> PathBuf {
+        self.data_files
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("data"))
     }
 
     pub fn views_url(&self) -> String {
@@ -75,6 +116,9 @@ impl Storage {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// 账号 Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// 迁移 Apply schema migrations to the event store and the view store.
     Migrate,
     /// 重建 Replay the event log from position zero into empty views, with a progress bar.
@@ -103,5 +147,27 @@ pub enum AdminCommand {
         /// 随机种子 Random seed; the same seed gives the same history.
         #[arg(long, default_value_t = 2023)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// 添加账号 Add a staff account; the password is read from standard input.
+    Add {
+        /// 用户名 Login name: letters, digits, '.', '-', '_'.
+        #[arg(long)]
+        username: String,
+        /// 角色 operator, council, handler, leader or admin.
+        #[arg(long, value_parser = ["operator", "council", "handler", "leader", "admin"])]
+        role: String,
+        /// 辖区 Area code the account sees (all roles but handler).
+        #[arg(long)]
+        area: Option<String>,
+        /// 承办单位 Unit code (handlers).
+        #[arg(long)]
+        unit: Option<String>,
+        /// 姓名 Name shown in the interface; default: the username.
+        #[arg(long)]
+        name: Option<String>,
     },
 }

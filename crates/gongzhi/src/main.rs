@@ -1,5 +1,5 @@
 //! The `gongzhi` binary: parses the command line, installs logging and hands over to the
-//! library. Everything that does work lives in `gongzhi::admin`.
+//! library, where everything that does work lives.
 
 use std::io::IsTerminal;
 

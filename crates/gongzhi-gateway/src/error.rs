@@ -1,0 +1,251 @@
+//! The one place errors become HTTP responses: `{"error": {"code", "message"}}` with the
+//! status of DESIGN §6. Causes of 5xx are logged here and never sent to the client.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gongzhi_accounts::AccountError;
+use gongzhi_domain::DomainError;
+use gongzhi_service::CommandError;
+use gongzhi_views::ProjectionError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request itself is malformed or a field is invalid.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no session, or credentials that do not match.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: out of role or scope.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409: version conflict or a state the action does not apply in.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 422: a business rule refused.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// 429, with seconds until the client may try again.
+    #[error("too many requests / 请求过于频繁")]
+    TooManyRequests { retry_after: u64 },
+    /// 503: a dependency is not ready.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: logged with its cause; the client sees a generic message.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The error body of every failed request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_field`, `version_conflict`, `wrong_state`, ...
+    pub code: String,
+    /// For people: what was wrong and, where it helps, what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_field(field: &str, reason: impl std::fmt::Display) -> Self {
+        Self::BadRequest {
+            code: "invalid_field",
+            message: format!("{field}: {reason}"),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let message = match &self {
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                "internal error / 内部错误; the cause is in the server log".to_owned()
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(%cause, "service unavailable");
+                self.to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Self::TooManyRequests { retry_after } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        match error {
+            DomainError::Invalid { .. } => Self::BadRequest {
+                code: "invalid_field",
+                message,
+            },
+            DomainError::WrongState { .. } => Self::Conflict {
+                code: "wrong_state",
+                message,
+            },
+            DomainError::NotFiled => Self::NotFound(message),
+            DomainError::AlreadyFiled => Self::Conflict {
+                code: "already_filed",
+                message,
+            },
+            DomainError::NotPermitted { .. } => Self::Forbidden(message),
+            DomainError::Rule(_) => Self::Unprocessable {
+                code: "rule",
+                message,
+            },
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        let message = error.to_string();
+        match error {
+            CommandError::Domain(domain) => domain.into(),
+            CommandError::VersionConflict { .. } => Self::Conflict {
+                code: "version_conflict",
+                message,
+            },
+            CommandError::IdempotencyKeyReused { .. } => Self::Unprocessable {
+                code: "idempotency_key_reused",
+                message,
+            },
+            CommandError::SecretMismatch => Self::Forbidden(message),
+            CommandError::NotFound(_) => Self::NotFound(message),
+            CommandError::Unavailable(_) => Self::Unavailable(message),
+            CommandError::Decode { .. } | CommandError::Store(_) => {
+                Self::Internal(error_chain(&error))
+            }
+        }
+    }
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(error: ProjectionError) -> Self {
+        Self::Internal(error_chain(&error))
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Store(_) | AccountError::Hash(_) => Self::Internal(error_chain(&error)),
+            other => Self::bad_request(other.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::BadRequest {
+                code: "unsupported_media_type",
+                message: "send the body as JSON with Content-Type: application/json".to_owned(),
+            },
+            JsonRejection::JsonSyntaxError(error) => Self::BadRequest {
+                code: "malformed_json",
+                message: format!("the body is not valid JSON: {}", error.body_text()),
+            },
+            JsonRejection::JsonDataError(error) => Self::BadRequest {
+                code: "invalid_field",
+                message: error.body_text(),
+            },
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(
+                "the body is larger than the 64 KiB a request may carry".to_owned(),
+            ),
+            other => Self::bad_request(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest {
+            code: "invalid_query",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::BadRequest {
+            code: "invalid_path",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+/// An error and its causes on one line, each once.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,397 @@
+//! What the API asks of the views: filtered case lists, statistics sums grouped by one
+//! dimension, current open and overdue counts, and the deadline timer's work list. Every
+//! query reads indexed read-model rows; none scans the event log.
+
+use chrono::{DateTime, Utc};
+use gongzhi_domain::CaseId;
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Row, Type};
+use uuid::Uuid;
+
+use crate::error::ProjectionError;
+use crate::stats::StatCounts;
+use crate::store::ViewStore;
+use crate::summary::CaseSummary;
+
+/// Which cases a list shows. `None` means "any"; the scope lists restrict to what the
+/// reader may see (set by the gateway from the reader's role and area).
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Communities the reader may see; `None` = all.
+    pub scope_communities: Option<Vec<String>>,
+    /// The unit whose cases a handler may see.
+    pub scope_unit: Option<String>,
+    pub community: Option<String>,
+    pub statuses: Vec<String>,
+    pub category: Option<String>,
+    pub unit: Option<String>,
+    pub overdue: Option<bool>,
+    /// Matches the tracking code exactly or a part of the title.
+    pub q: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// The dimension statistics are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Community,
+    Category,
+    Channel,
+    Unit,
+    Day,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 5] = [
+        Self::Community,
+        Self::Category,
+        Self::Channel,
+        Self::Unit,
+        Self::Day,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Community => "community",
+            Self::Category => "category",
+            Self::Channel => "channel",
+            Self::Unit => "unit",
+            Self::Day => "day",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+
+    /// The summary column that holds this dimension, for current counts.
+    fn summary_column(self) -> &'static str {
+        match self {
+            Self::Community => "community",
+            Self::Category => "COALESCE(category, '')",
+            Self::Channel => "channel",
+            Self::Unit => "COALESCE(unit, '')",
+            Self::Day => "''",
+        }
+    }
+}
+
+/// A statistics question: local days `from..=to` (`YYYY-MM-DD`), optional filters.
+#[derive(Debug, Clone, Default)]
+pub struct StatsQuery {
+    pub from: String,
+    pub to: String,
+    /// Communities to include; `None` = all.
+    pub communities: Option<Vec<String>>,
+    pub category: Option<String>,
+    pub channel: Option<String>,
+    pub unit: Option<String>,
+    pub group_by: Option<GroupBy>,
+}
+
+/// Open and overdue cases right now, per group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CurrentCounts {
+    pub open: i64,
+    pub overdue: i64,
+}
+
+const OPEN_STATUSES: &str = "('filed', 'triaged', 'dispatched', 'in_progress', 'resolved')";
+
+trait Binds<'q, DB: Database>: Sized {
+    fn eq(&mut self, column: &str, value: &'q str) -> &mut Self;
+    fn any_of(&mut self, column: &str, values: &'q [String]) -> &mut Self;
+}
+
+impl<'q, DB> Binds<'q, DB> for QueryBuilder<'q, DB>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    fn eq(&mut self, column: &str, value: &'q str) -> &mut Self {
+        self.push(format!(" AND {column} = ")).push_bind(value);
+        self
+    }
+
+    fn any_of(&mut self, column: &str, values: &'q [String]) -> &mut Self {
+        self.push(format!(" AND {column} IN ("));
+        if values.is_empty() {
+            self.push("NULL");
+        }
+        let mut list = self.separated(", ");
+        for value in values {
+            list.push_bind(value.as_str());
+        }
+        self.push(")");
+        self
+    }
+}
+
+fn case_conditions<'q, DB>(query: &mut QueryBuilder<'q, DB>, filter: &'q CaseFilter)
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+{
+    query.push(" WHERE 1 = 1");
+    if let Some(scope) = &filter.scope_communities {
+        query.any_of("community", scope);
+    }
+    if let Some(unit) = &filter.scope_unit {
+        query.eq("unit", unit);
+    }
+    if let Some(community) = &filter.community {
+        query.eq("community", community);
+    }
+    if !filter.statuses.is_empty() {
+        query.any_of("status", &filter.statuses);
+    }
+    if let Some(category) = &filter.category {
+        query.eq("category", category);
+    }
+    if let Some(unit) = &filter.unit {
+        query.eq("unit", unit);
+    }
+    if let Some(overdue) = filter.overdue {
+        query.push(if overdue {
+            " AND overdue = TRUE"
+        } else {
+            " AND overdue = FALSE"
+        });
+    }
+    if let Some(q) = &filter.q {
+        query
+            .push(" AND (tracking_code = ")
+            .push_bind(q.as_str())
+            .push(" OR title LIKE ")
+            .push_bind(format!("%{}%", q.replace(['%', '_'], "")))
+            .push(")");
+    }
+}
+
+fn stats_conditions<'q, DB>(query: &mut QueryBuilder<'q, DB>, stats: &'q StatsQuery)
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .push(" WHERE day >= ")
+        .push_bind(stats.from.as_str())
+        .push(" AND day <= ")
+        .push_bind(stats.to.as_str());
+    if let Some(communities) = &stats.communities {
+        query.any_of("community", communities);
+    }
+    if let Some(category) = &stats.category {
+        query.eq("category", category);
+    }
+    if let Some(channel) = &stats.channel {
+        query.eq("channel", channel);
+    }
+    if let Some(unit) = &stats.unit {
+        query.eq("unit", unit);
+    }
+}
+
+fn current_conditions<'q, DB>(query: &mut QueryBuilder<'q, DB>, stats: &'q StatsQuery)
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    query.push(format!(" WHERE status IN {OPEN_STATUSES}"));
+    if let Some(communities) = &stats.communities {
+        query.any_of("community", communities);
+    }
+    if let Some(category) = &stats.category {
+        query.eq("category", category);
+    }
+    if let Some(channel) = &stats.channel {
+        query.eq("channel", channel);
+    }
+    if let Some(unit) = &stats.unit {
+        query.eq("unit", unit);
+    }
+}
+
+/// Runs `$body` with `$query` a fresh `QueryBuilder` for the backend and `$pool` its reader.
+macro_rules! with_builder {
+    ($store:expr, $sql:expr, |$query:ident, $pool:ident| $body:block) => {
+        match $store {
+            ViewStore::Sqlite { readers: $pool, .. } => {
+                let mut $query = QueryBuilder::<sqlx::Sqlite>::new($sql);
+                $body
+            }
+            ViewStore::Postgres($pool) => {
+                let mut $query = QueryBuilder::<sqlx::Postgres>::new($sql);
+                $body
+            }
+        }
+    };
+}
+
+fn stats_select() -> String {
+    let sums: Vec<String> = StatCounts::COLUMNS
+        .iter()
+        .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
+        .collect();
+    sums.join(", ")
+}
+
+fn counts_from<R: Row>(row: &R) -> Result<StatCounts, sqlx::Error>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    let values = StatCounts::COLUMNS
+        .iter()
+        .map(|column| row.try_get::<i64, _>(*column))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(StatCounts::from_values(&values))
+}
+
+impl ViewStore {
+    /// A page of summaries, newest filing first, and how many match in all.
+    pub async fn list(
+        &self,
+        filter: &CaseFilter,
+    ) -> Result<(Vec<CaseSummary>, u64), ProjectionError> {
+        let items: Vec<Json<CaseSummary>> =
+            with_builder!(self, "SELECT doc FROM case_summary", |query, pool| {
+                case_conditions(&mut query, filter);
+                query
+                    .push(" ORDER BY filed_at DESC, case_id LIMIT ")
+                    .push(filter.limit)
+                    .push(" OFFSET ")
+                    .push(filter.offset);
+                query.build_query_scalar().fetch_all(pool).await?
+            });
+        let total: i64 = with_builder!(self, "SELECT COUNT(*) FROM case_summary", |query, pool| {
+            case_conditions(&mut query, filter);
+            query.build_query_scalar().fetch_one(pool).await?
+        });
+        Ok((
+            items.into_iter().map(|Json(summary)| summary).collect(),
+            u64::try_from(total).unwrap_or_default(),
+        ))
+    }
+
+    /// The case a tracking code names.
+    pub async fn by_tracking_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<CaseSummary>, ProjectionError> {
+        let row: Option<Json<CaseSummary>> = with_builder!(
+            self,
+            "SELECT doc FROM case_summary WHERE tracking_code = ",
+            |query, pool| {
+                query.push_bind(code).push(" ORDER BY filed_at LIMIT 1");
+                query.build_query_scalar().fetch_optional(pool).await?
+            }
+        );
+        Ok(row.map(|Json(summary)| summary))
+    }
+
+    /// Summed statistics per group (or one group keyed "" without `group_by`).
+    pub async fn stats(
+        &self,
+        stats: &StatsQuery,
+    ) -> Result<Vec<(String, StatCounts)>, ProjectionError> {
+        let key = stats.group_by.map_or("''", GroupBy::as_str);
+        let sql = format!(
+            "SELECT {key} AS group_key, {} FROM case_stats_daily",
+            stats_select()
+        );
+        let rows = with_builder!(self, sql, |query, pool| {
+            stats_conditions(&mut query, stats);
+            query.push(" GROUP BY group_key ORDER BY group_key");
+            query
+                .build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("group_key")?, counts_from(row)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Cases open and overdue now, per group, under the query's filters (its period does
+    /// not apply: these are a snapshot).
+    pub async fn current(
+        &self,
+        stats: &StatsQuery,
+    ) -> Result<Vec<(String, CurrentCounts)>, ProjectionError> {
+        let key = stats.group_by.map_or("''", GroupBy::summary_column);
+        let sql = format!(
+            "SELECT {key} AS group_key, COUNT(*) AS open, \
+             CAST(COALESCE(SUM(CASE WHEN overdue THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
+             FROM case_summary"
+        );
+        let rows = with_builder!(self, sql, |query, pool| {
+            current_conditions(&mut query, stats);
+            query.push(" GROUP BY group_key");
+            query
+                .build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get("group_key")?,
+                        CurrentCounts {
+                            open: row.try_get("open")?,
+                            overdue: row.try_get("overdue")?,
+                        },
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Cases with a deadline due by `now` that the timer has not recorded yet.
+    pub async fn deadlines_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<CaseId>, ProjectionError> {
+        let ids: Vec<Uuid> = with_builder!(
+            self,
+            "SELECT case_id FROM case_summary WHERE next_deadline IS NOT NULL AND next_deadline <= ",
+            |query, pool| {
+                query
+                    .push_bind(now.timestamp_micros())
+                    .push(" ORDER BY next_deadline LIMIT ")
+                    .push(limit);
+                query.build_query_scalar().fetch_all(pool).await?
+            }
+        );
+        Ok(ids.into_iter().map(CaseId::from_uuid).collect())
+    }
+
+    /// Resolved cases waiting for feedback, resolved at or before `before`.
+    pub async fn resolved_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(CaseId, DateTime<Utc>)>, ProjectionError> {
+        let rows: Vec<(Uuid, i64)> = with_builder!(
+            self,
+            "SELECT case_id, resolved_at FROM case_summary WHERE status = 'resolved' AND resolved_at <= ",
+            |query, pool| {
+                query
+                    .push_bind(before.timestamp_micros())
+                    .push(" ORDER BY resolved_at LIMIT ")
+                    .push(limit);
+                query.build_query_as().fetch_all(pool).await?
+            }
+        );
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, at)| {
+                DateTime::from_timestamp_micros(at).map(|at| (CaseId::from_uuid(id), at))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,295 @@
+//! Embedded mode (`gongzhi dev`): every service in one process on SQLite files under a
+//! data directory — the command service, the projector, the deadline timers and the HTTP
+//! gateway — started on an already-bound listener and stopped by a shutdown future.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use gongzhi_accounts::Accounts;
+use gongzhi_gateway::{AppState, Gateway, GatewayConfig, SharedState};
+use gongzhi_service::history::{self, HistoryPlan};
+use gongzhi_service::{CaseService, Clock, Commands, DataFiles, SecretKey, Timers};
+use gongzhi_store::{AnyEventStore, EventStore, Position, connect};
+use gongzhi_views::{Projector, ViewStore};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admin::redact;
+use crate::demo;
+
+/// How the embedded node runs.
+#[derive(Clone)]
+pub struct EmbeddedConfig {
+    pub data_dir: PathBuf,
+    pub events_url: String,
+    pub views_url: String,
+    pub accounts_url: String,
+    pub data: DataFiles,
+    /// Simulated cases to load into an empty event store (0: none).
+    pub demo_cases: usize,
+    /// Create the demo accounts when there are no accounts.
+    pub demo_accounts: bool,
+    pub gateway: GatewayConfig,
+    pub clock: Arc<dyn Clock>,
+    /// How often the deadline timers look for passed deadlines.
+    pub timer_every: Duration,
+}
+
+/// What `start` prepared, before serving.
+pub struct Node {
+    pub state: SharedState,
+    pub events: AnyEventStore,
+    pub views: ViewStore,
+    projector: Projector<AnyEventStore>,
+    timers: Timers,
+    timer_every: Duration,
+    /// Demo accounts created at this start (empty if accounts existed).
+    pub demo_accounts: Vec<demo::DemoAccount>,
+    pub demo_events: usize,
+}
+
+/// The deployment's tracking-secret key, made on first start and kept in the data dir.
+fn secret_key(data_dir: &Path) -> Result<SecretKey> {
+    let path = data_dir.join("secret.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes = (0..text.trim().len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.trim().get(i..i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .with_context(|| format!("{} is not a hex key", path.display()))?;
+        anyhow::ensure!(bytes.len() >= 16, "{} is too short", path.display());
+        return Ok(SecretKey::new(bytes));
+    }
+    let key = SecretKey::generate();
+    let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &hex).with_context(|| format!("writing {}", path.display()))?;
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Opens (and migrates) the stores, loads the demo data if asked and the store is empty,
+/// and catches the views up, so the node serves current data from its first request.
+pub async fn start(config: EmbeddedConfig) -> Result<Node> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let events = connect(&config.events_url)
+        .await
+        .with_context(|| format!("opening the event store {}", redact(&config.events_url)))?;
+    let views = ViewStore::open(&config.views_url)
+        .await
+        .with_context(|| format!("opening the view store {}", redact(&config.views_url)))?;
+    let accounts = Accounts::open(&config.accounts_url)
+        .await
+        .with_context(|| format!("opening the accounts {}", redact(&config.accounts_url)))?;
+    let secret_key = secret_key(&config.data_dir)?;
+    let data = &config.data;
+    let demo_accounts = if config.demo_accounts && accounts.count().await? == 0 {
+        demo::create_accounts(&accounts, &data.directory).await?
+    } else {
+        Vec::new()
+    };
+    let mut demo_events = 0;
+    if config.demo_cases > 0 && events.count().await? == 0 {
+        let plan = HistoryPlan::for_directory(
+            &data.directory,
+            config.demo_cases,
+            90,
+            config.clock.now(),
+            2023,
+        );
+        if !(plan.communities.is_empty() || plan.categories.is_empty() || plan.units.is_empty()) {
+            let simulated = history::generate(&plan, &data.policy);
+            demo_events = history::load(&events, &simulated, 1_000, |_| {}).await?;
+            tracing::info!(
+                cases = config.demo_cases,
+                events = demo_events,
+                "loaded the demo history"
+            );
+        }
+    }
+    let offset = data.policy.calendar.offset();
+    let mut projector = Projector::new(events.clone(), views.clone(), offset);
+    let started = std::time::Instant::now();
+    let applied = projector.catch_up().await?;
+    if applied > 0 {
+        tracing::info!(
+            applied,
+            seconds = started.elapsed().as_secs_f64(),
+            "views caught up"
+        );
+    }
+    let policy = Arc::new(data.policy.clone());
+    let commands: Arc<dyn Commands> = Arc::new(CaseService::new(
+        events.clone(),
+        Arc::clone(&policy),
+        Arc::clone(&config.clock),
+    ));
+    let timers = Timers::new(
+        Arc::clone(&commands),
+        views.clone(),
+        Arc::clone(&config.clock),
+        Arc::clone(&policy),
+    );
+    let state = AppState::new(Gateway {
+        commands,
+        views: views.clone(),
+        committed: projector.committed(),
+        accounts,
+        directory: Arc::new(data.directory.clone()),
+        policy,
+        clock: config.clock,
+        secret_key,
+        config: config.gateway,
+    });
+    Ok(Node {
+        state,
+        events,
+        views,
+        projector,
+        timers,
+        timer_every: config.timer_every,
+        demo_accounts,
+        demo_events,
+    })
+}
+
+impl Node {
+    /// Serves until `shutdown`, then stops the projector and the timers and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let stop_signal = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let mut projector = self.projector;
+        let projector_task = tokio::spawn({
+            let stopped = stopped.clone();
+            async move { follow(&mut projector, stop_signal(stopped)).await }
+        });
+        let timers = self.timers;
+        let every = self.timer_every;
+        let timers_task = tokio::spawn({
+            let stopped = stopped.clone();
+            async move { timers.run(every, stop_signal(stopped)).await }
+        });
+        let served = gongzhi_gateway::serve(listener, self.state, shutdown).await;
+        let _ = stop.send(true);
+        let _ = projector_task.await;
+        let _ = timers_task.await;
+        tracing::info!("stopped");
+        served.context("serving HTTP")
+    }
+
+    /// Where the views stand.
+    pub fn committed(&self) -> Position {
+        *self.state.gateway.committed.borrow()
+    }
+}
+
+/// Runs the projector until `shutdown`, restarting it after a failure (a database that
+/// went away) with a growing pause; the failure is logged each time.
+async fn follow(projector: &mut Projector<AnyEventStore>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut pause = Duration::from_millis(200);
+    loop {
+        tokio::select! {
+            result = projector.run(&mut shutdown) => match result {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "projector stopped; restarting");
+                }
+            },
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// `gongzhi dev`: prepares the node, prints where to go and with which accounts, and
+/// serves until Ctrl-C or SIGTERM.
+pub async fn dev(args: crate::cli::DevArgs) -> Result<()> {
+    let storage = &args.storage;
+    let data = crate::admin::load_data(storage)?;
+    let config = EmbeddedConfig {
+        data_dir: storage.data_dir.clone(),
+        events_url: storage.events_url(),
+        views_url: storage.views_url(),
+        accounts_url: storage.accounts_url(),
+        data,
+        demo_cases: if args.no_demo_cases {
+            0
+        } else {
+            args.demo_cases as usize
+        },
+        demo_accounts: true,
+        gateway: GatewayConfig {
+            rate_limit_per_minute: args.rate_limit,
+            ..GatewayConfig::default()
+        },
+        clock: Arc::new(gongzhi_service::SystemClock),
+        timer_every: Duration::from_secs(30),
+    };
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let started = Utc::now();
+    let node = start(config).await?;
+    demo::print_welcome(
+        address,
+        &storage.data_dir,
+        &node.demo_accounts,
+        node.demo_events,
+    );
+    tracing::info!(%address, since = %started, "serving");
+    node.serve(listener, shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down / 正在停止");
+}
