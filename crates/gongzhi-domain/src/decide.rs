@@ -48,7 +48,8 @@ pub fn decide(case: &Case, actor: &Actor, command: &Command, rules: &Rules<'_>) 
     }
 }
 
-/// Checks shared by every command on a filed case.
+/// Checks shared by every command on a filed case. Who may act is checked before when:
+/// a role that may never take an action hears 403, not a state it could not change anyway.
 struct Guard<'a> {
     case: &'a Case,
     actor: &'a Actor,
@@ -233,8 +234,8 @@ fn intake(guard: &Guard<'_>, command: &IntakeCommand) -> Decision {
             description,
             address,
         } => {
-            guard.status_in(OPEN)?;
             guard.role_in(&[Role::Operator, Role::Council, Role::Admin], true)?;
+            guard.status_in(OPEN)?;
             let title = optional("title", title.as_deref(), TITLE_MAX)?;
             let description = optional("description", description.as_deref(), DESCRIPTION_MAX)?;
             let address = optional("address", address.as_deref(), SHORT_MAX)?;
@@ -251,8 +252,8 @@ fn intake(guard: &Guard<'_>, command: &IntakeCommand) -> Decision {
             }])
         }
         IntakeCommand::WithdrawConcern { reason } => {
-            guard.status_in(OPEN)?;
             guard.role_in(&[Role::Operator], true)?;
+            guard.status_in(OPEN)?;
             Ok(vec![CaseEvent::ConcernWithdrawn {
                 reason: optional("reason", reason.as_deref(), NOTE_MAX)?,
             }])
@@ -264,14 +265,15 @@ fn assignment(guard: &Guard<'_>, command: &AssignmentCommand, rules: &Rules<'_>)
     let case = guard.case;
     match command {
         AssignmentCommand::TriageCase { category, priority } => {
-            guard.status_in(&[Status::Filed, Status::Triaged])?;
             guard.role_in(TRIAGERS, false)?;
+            guard.status_in(&[Status::Filed, Status::Triaged])?;
             Ok(vec![CaseEvent::CaseTriaged {
                 category: category.clone(),
                 priority: *priority,
             }])
         }
         AssignmentCommand::DispatchCase { unit, note } => {
+            guard.role_in(TRIAGERS, false)?;
             if guard.status == Status::Filed {
                 return Err(DomainError::rule(
                     "triage the case (category and priority) before dispatching it",
@@ -279,7 +281,6 @@ fn assignment(guard: &Guard<'_>, command: &AssignmentCommand, rules: &Rules<'_>)
             }
             // One unit at a time: a case with a unit must come back before it goes again.
             guard.status_in(&[Status::Triaged])?;
-            guard.role_in(TRIAGERS, false)?;
             let priority = case
                 .priority
                 .ok_or(DomainError::rule("the case has no priority"))?;
@@ -323,16 +324,16 @@ fn assignment(guard: &Guard<'_>, command: &AssignmentCommand, rules: &Rules<'_>)
             }])
         }
         AssignmentCommand::MergeDuplicate { into } => {
-            guard.status_in(&[Status::Filed, Status::Triaged])?;
             guard.role_in(TRIAGERS, false)?;
+            guard.status_in(&[Status::Filed, Status::Triaged])?;
             if *into == case.id {
                 return Err(DomainError::rule("a case cannot be merged into itself"));
             }
             Ok(vec![CaseEvent::CaseMergedAsDuplicate { into: *into }])
         }
         AssignmentCommand::RejectConcern { reason } => {
-            guard.status_in(&[Status::Filed, Status::Triaged])?;
             guard.role_in(TRIAGERS, false)?;
+            guard.status_in(&[Status::Filed, Status::Triaged])?;
             Ok(vec![CaseEvent::ConcernRejected {
                 reason: required("reason", reason, NOTE_MAX)?,
             }])
@@ -341,8 +342,8 @@ fn assignment(guard: &Guard<'_>, command: &AssignmentCommand, rules: &Rules<'_>)
             resolution_due,
             reason,
         } => {
-            guard.status_in(&[Status::Dispatched, Status::InProgress])?;
             guard.role_in(TRIAGERS, false)?;
+            guard.status_in(&[Status::Dispatched, Status::InProgress])?;
             let current = case.dispatch.as_ref().map(|d| d.resolution_due);
             if current.is_some_and(|current| *resolution_due <= current) {
                 return Err(DomainError::rule(
@@ -438,8 +439,8 @@ fn resolution(guard: &Guard<'_>, command: &ResolutionCommand, rules: &Rules<'_>)
             }])
         }
         ResolutionCommand::ReopenCase { reason } => {
-            guard.status_in(&[Status::Resolved])?;
             guard.role_in(&[Role::Operator, Role::Council, Role::Admin], true)?;
+            guard.status_in(&[Status::Resolved])?;
             let unsatisfied = case
                 .feedback
                 .is_some_and(|(satisfaction, _)| !satisfaction.is_satisfied());
@@ -467,8 +468,8 @@ fn resolution(guard: &Guard<'_>, command: &ResolutionCommand, rules: &Rules<'_>)
             }])
         }
         ResolutionCommand::CloseCase { reason } => {
-            guard.status_in(&[Status::Resolved])?;
             guard.role_in(&[Role::Operator, Role::Council, Role::Admin], false)?;
+            guard.status_in(&[Status::Resolved])?;
             Ok(vec![CaseEvent::CaseClosed {
                 reason: required("reason", reason, NOTE_MAX)?,
                 automatic: false,

@@ -130,22 +130,6 @@ pub fn unit(directory: &Directory, field: &'static str, value: &str) -> Result<C
     })
 }
 
-fn phone(value: &str) -> Result<String, ApiError> {
-    let value = value.trim();
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    let allowed = value
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
-    if allowed && (5..=20).contains(&digits) {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::invalid_field(
-            "reporter.phone",
-            "must be 5 to 20 digits (spaces, '+', '-' and brackets allowed)",
-        ))
-    }
-}
-
 impl ConcernBody {
     /// The FileConcern command, given the identity the gateway made for it.
     pub fn into_command(
@@ -166,28 +150,12 @@ impl ConcernBody {
             (None, None) => None,
             _ => return Err(ApiError::invalid_field("lat/lon", "give both or neither")),
         };
-        let reporter = match self.reporter {
-            Some(reporter) => {
-                if let Some(email) = reporter.email.as_deref().filter(|e| !e.trim().is_empty())
-                    && (!email.contains('@') || email.chars().count() > 200)
-                {
-                    return Err(ApiError::invalid_field(
-                        "reporter.email",
-                        "must be an address with '@', at most 200 characters",
-                    ));
-                }
-                Some(Reporter {
-                    name: reporter.name,
-                    phone: reporter
-                        .phone
-                        .filter(|p| !p.trim().is_empty())
-                        .map(|p| phone(&p))
-                        .transpose()?,
-                    email: reporter.email,
-                })
-            }
-            None => None,
-        };
+        // The domain checks the reporter's fields (phone digits, e-mail, lengths).
+        let reporter = self.reporter.map(|r| Reporter {
+            name: r.name,
+            phone: r.phone,
+            email: r.email,
+        });
         Ok(FileConcern {
             tracking_code,
             secret_digest,

@@ -1,0 +1,226 @@
+//! The whole product over real HTTP: `gongzhi dev`'s embedded node on port 0, with the
+//! demo accounts, a clock the test moves and a plain HTTP client.
+
+mod bad_input;
+mod lifecycle;
+mod restart;
+mod roles;
+mod statistics;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gongzhi::embedded::{self, EmbeddedConfig};
+use gongzhi_gateway::GatewayConfig;
+use gongzhi_service::{DataFiles, ManualClock};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const PASSWORD: &str = gongzhi::demo::DEMO_PASSWORD;
+
+/// A running embedded node.
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// What a test may change about the node.
+#[derive(Clone)]
+pub struct Options {
+    pub rate_limit_per_minute: u32,
+    pub min_sample: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_minute: 0,
+            min_sample: 10,
+        }
+    }
+}
+
+pub fn config(data_dir: &Path, clock: Arc<ManualClock>, options: &Options) -> EmbeddedConfig {
+    let url = |name: &str| {
+        format!(
+            "sqlite://{}",
+            data_dir.join(format!("{name}.sqlite")).display()
+        )
+    };
+    EmbeddedConfig {
+        data_dir: data_dir.to_owned(),
+        events_url: url("events"),
+        views_url: url("views"),
+        accounts_url: url("accounts"),
+        data: DataFiles::shipped().unwrap(),
+        demo_cases: 0,
+        demo_accounts: true,
+        gateway: GatewayConfig {
+            rate_limit_per_minute: options.rate_limit_per_minute,
+            min_sample: options.min_sample,
+            ..GatewayConfig::default()
+        },
+        clock,
+        timer_every: Duration::from_millis(50),
+    }
+}
+
+impl Server {
+    pub async fn start(data_dir: &Path, clock: Arc<ManualClock>) -> Self {
+        Self::start_with(data_dir, clock, &Options::default()).await
+    }
+
+    pub async fn start_with(data_dir: &Path, clock: Arc<ManualClock>, options: &Options) -> Self {
+        let node = embedded::start(config(data_dir, Arc::clone(&clock), options))
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(node.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the node cleanly (as Ctrl-C would).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"username": username, "password": PASSWORD})),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, token, None, &[])
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, token, Some(body), &[])
+            .await
+    }
+
+    /// Files a concern and returns the reply (case_id, tracking_code, tracking_secret).
+    pub async fn file(&self, token: Option<&str>, body: Value) -> Value {
+        let (status, reply) = self.post("/api/v1/concerns", token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        reply
+    }
+
+    /// Carries out an action and expects it to succeed.
+    pub async fn act(&self, token: &str, case: &str, action: &str, body: Value) -> Value {
+        let (status, reply) = self
+            .post(&format!("/api/v1/cases/{case}/{action}"), Some(token), body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{action}: {reply}");
+        reply
+    }
+
+    pub async fn case(&self, token: &str, case: &str) -> Value {
+        let (status, summary) = self
+            .get(&format!("/api/v1/cases/{case}"), Some(token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{summary}");
+        summary
+    }
+
+    /// Waits (bounded) until `check` holds for the case, as the deadline timers catch up.
+    pub async fn eventually(
+        &self,
+        token: &str,
+        case: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..200 {
+            let summary = self.case(token, case).await;
+            if check(&summary) {
+                return summary;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "case {case} never reached the expected state: {}",
+            self.case(token, case).await
+        );
+    }
+}
+
+/// A concern from the app in a community.
+pub fn concern(community: &str, title: &str) -> Value {
+    json!({
+        "channel": "app",
+        "community": community,
+        "title": title,
+        "description": format!("{title}，请尽快处理"),
+        "reporter": {"name": "王女士", "phone": "13812345678"},
+    })
+}
+
+/// A concern recorded by a hotline operator.
+pub fn call(community: &str, title: &str) -> Value {
+    json!({
+        "channel": "hotline",
+        "community": community,
+        "title": title,
+        "description": format!("来电反映：{title}"),
+        "reporter": {"phone": "13987654321"},
+    })
+}
+
+pub fn id(reply: &Value) -> String {
+    reply["case_id"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,199 @@
+//! Deadlines keep running across a restart, the feedback window closes a case by itself,
+//! and after a restart the views equal a rebuild from the event log.
+
+use std::sync::Arc;
+
+use gongzhi_service::{DataFiles, ManualClock};
+use gongzhi_store::connect;
+use gongzhi_views::{Projector, ViewStore};
+use serde_json::json;
+
+use super::{Server, concern, id};
+use crate::support::cst;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_that_passes_while_the_server_is_down_is_recorded_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
+    let server = Server::start(dir.path(), clock.clone()).await;
+    let council = server.login("council").await;
+    let case = id(&server.file(None, concern("shilong", "电梯困人")).await);
+    server
+        .act(
+            &council,
+            &case,
+            "triage",
+            json!({"category": "public-safety", "priority": "urgent"}),
+        )
+        .await;
+    let dispatched = server
+        .act(
+            &council,
+            &case,
+            "dispatch",
+            json!({"unit": "shilong-workstation"}),
+        )
+        .await;
+    let summary = server.case(&council, &case).await;
+    assert_eq!(summary["overdue"], false);
+    server.stop().await;
+
+    // Urgent: contact within 2 hours, resolve within a day. The server is down for two days.
+    clock.set(cst(11, 25, 9, 0));
+    let server = Server::start(dir.path(), clock.clone()).await;
+    let council = server.login("council").await;
+    let summary = server
+        .eventually(&council, &case, |s| s["overdue"] == true)
+        .await;
+    // ResponseOverdue and ResolutionOverdue, once each, however often the timer looks.
+    let version = summary["version"].as_u64().unwrap();
+    assert_eq!(
+        version,
+        dispatched["version"].as_u64().unwrap() + 2,
+        "{summary}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, events) = server
+        .get(&format!("/api/v1/cases/{case}/events"), Some(&council))
+        .await;
+    let overdue: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str().filter(|t| t.ends_with("Overdue")))
+        .collect();
+    assert_eq!(overdue, ["ResponseOverdue", "ResolutionOverdue"]);
+    let (_, list) = server
+        .get("/api/v1/cases?overdue=true", Some(&council))
+        .await;
+    assert_eq!(list["total"], 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolved_case_closes_itself_when_the_feedback_window_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(cst(11, 2, 9, 0)));
+    let server = Server::start(dir.path(), clock.clone()).await;
+    let council = server.login("council").await;
+    let handler = server.login("handler").await;
+    let case = id(&server
+        .file(None, concern("shilong", "垃圾清运不及时"))
+        .await);
+    server
+        .act(
+            &council,
+            &case,
+            "triage",
+            json!({"category": "environment", "priority": "normal"}),
+        )
+        .await;
+    server
+        .act(
+            &council,
+            &case,
+            "dispatch",
+            json!({"unit": "shilong-workstation"}),
+        )
+        .await;
+    server.act(&handler, &case, "accept", json!({})).await;
+    server
+        .act(&handler, &case, "contact", json!({"via": "visit"}))
+        .await;
+    server
+        .act(
+            &handler,
+            &case,
+            "resolve",
+            json!({"outcome": "resolved", "summary": "已清运"}),
+        )
+        .await;
+    clock.set(cst(11, 8, 9, 0));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        server.case(&council, &case).await["status"],
+        "resolved",
+        "6 days: still open for rating"
+    );
+    clock.set(cst(11, 9, 9, 30));
+    let closed = server
+        .eventually(&council, &case, |s| s["status"] == "closed")
+        .await;
+    assert!(closed["satisfaction"].is_null());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_views_equal_a_rebuild_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
+    let server = Server::start(dir.path(), clock.clone()).await;
+    let council = server.login("council").await;
+    let handler = server.login("handler").await;
+    let mut cases = Vec::new();
+    for n in 0..12 {
+        let case = id(&server
+            .file(None, concern("shilong", &format!("楼道堆物 {n}")))
+            .await);
+        server
+            .act(
+                &council,
+                &case,
+                "triage",
+                json!({"category": "property", "priority": "low"}),
+            )
+            .await;
+        if n % 3 != 0 {
+            server
+                .act(
+                    &council,
+                    &case,
+                    "dispatch",
+                    json!({"unit": "shilong-workstation"}),
+                )
+                .await;
+            server.act(&handler, &case, "accept", json!({})).await;
+        }
+        cases.push(case);
+    }
+    server.stop().await;
+    let server = Server::start(dir.path(), clock).await;
+    let council = server.login("council").await;
+    let (_, list) = server
+        .get("/api/v1/cases?per_page=100", Some(&council))
+        .await;
+    assert_eq!(list["total"], 12);
+    server.stop().await;
+
+    let data = DataFiles::shipped().unwrap();
+    let events = connect(&format!(
+        "sqlite://{}",
+        dir.path().join("events.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let live = ViewStore::open(&format!(
+        "sqlite://{}",
+        dir.path().join("views.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let rebuilt = ViewStore::open(&format!(
+        "sqlite://{}",
+        dir.path().join("rebuilt.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    Projector::new(events, rebuilt.clone(), data.policy.calendar.offset())
+        .rebuild(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        live.all_summaries().await.unwrap(),
+        rebuilt.all_summaries().await.unwrap()
+    );
+    assert_eq!(
+        live.stats_rows().await.unwrap(),
+        rebuilt.stats_rows().await.unwrap()
+    );
+}
