@@ -15,6 +15,7 @@ fn raw(event_type: &'static str, schema_version: u32, payload: serde_json::Value
         event_type,
         schema_version,
         payload,
+        causal: None,
     }
 }
 

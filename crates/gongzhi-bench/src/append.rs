@@ -97,6 +97,7 @@ async fn store_appends<S: EventStore>(store: Arc<S>, writers: usize, total: usiz
                 event_type: "CaseDispatched",
                 schema_version: 1,
                 payload: (*payload).clone(),
+                causal: None,
             }];
             let metadata = Metadata {
                 actor: "bench".into(),

@@ -172,9 +172,9 @@ impl From<CommandError> for ApiError {
             CommandError::SecretMismatch => Self::Forbidden(message),
             CommandError::NotFound(_) => Self::NotFound(message),
             CommandError::Unavailable(_) => Self::Unavailable(message),
-            CommandError::Decode { .. } | CommandError::Store(_) => {
-                Self::Internal(error_chain(&error))
-            }
+            CommandError::Decode { .. }
+            | CommandError::Store(_)
+            | CommandError::Misrouted { .. } => Self::Internal(error_chain(&error)),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use gongzhi_domain::{Actor, CaseId, Command};
-use gongzhi_store::{EventStore, Position};
+use gongzhi_store::{EventStore, Position, StoredEvent};
 use serde::Serialize;
 
 use crate::error::CommandError;
@@ -29,6 +29,21 @@ pub struct HistoryEntry {
     pub schema_version: u32,
     #[serde(skip)]
     pub sort_key: Position,
+}
+
+impl From<StoredEvent> for HistoryEntry {
+    fn from(event: StoredEvent) -> Self {
+        Self {
+            position: event.position.to_string(),
+            context: event.context,
+            event_type: event.event_type,
+            at: event.metadata.recorded_at,
+            actor: event.metadata.actor,
+            data: serde_json::from_str(&event.payload).unwrap_or_default(),
+            schema_version: event.schema_version,
+            sort_key: event.position,
+        }
+    }
 }
 
 /// Commands and event history, wherever the services run.
@@ -59,19 +74,7 @@ impl<S: EventStore> Commands for CaseService<S> {
     fn history(&self, case_id: CaseId) -> BoxFuture<'_, Result<Vec<HistoryEntry>, CommandError>> {
         Box::pin(async move {
             let stored = self.store().read_stream(case_id.as_uuid()).await?;
-            Ok(stored
-                .into_iter()
-                .map(|event| HistoryEntry {
-                    position: event.position.to_string(),
-                    context: event.context,
-                    event_type: event.event_type,
-                    at: event.metadata.recorded_at,
-                    actor: event.metadata.actor,
-                    data: serde_json::from_str(&event.payload).unwrap_or_default(),
-                    schema_version: event.schema_version,
-                    sort_key: event.position,
-                })
-                .collect())
+            Ok(stored.into_iter().map(HistoryEntry::from).collect())
         })
     }
 }

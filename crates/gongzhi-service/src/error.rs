@@ -33,6 +33,12 @@ pub enum CommandError {
     /// The case is not known (to this context, after waiting for it).
     #[error("case {0} not found")]
     NotFound(Uuid),
+    /// A command reached a context that does not handle it (a wiring fault: HTTP 500).
+    #[error("{action} is not handled by the {context} service")]
+    Misrouted {
+        action: &'static str,
+        context: &'static str,
+    },
     /// The service that handles the command did not answer in time (HTTP 503); the
     /// idempotency key makes a retry safe.
     #[error("{0}")]

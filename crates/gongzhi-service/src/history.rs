@@ -10,9 +10,10 @@ use gongzhi_domain::{
 
 use std::collections::HashMap;
 
-use gongzhi_store::{AppendError, AppendRequest, EventStore, Metadata, NewEvent};
+use gongzhi_store::{AppendError, AppendRequest, EventStore, Metadata, NewEvent, Position};
 use uuid::Uuid;
 
+use crate::causal::Seen;
 use crate::filing::secret_digest;
 use crate::service::Policy;
 
@@ -65,6 +66,8 @@ impl HistoryPlan {
 /// One event of the simulated history, with when and by whom it happened.
 #[derive(Debug, Clone)]
 pub struct HistoricEvent {
+    /// Made once, so every replica the history is loaded into holds the same event.
+    pub event_id: Uuid,
     pub case_id: CaseId,
     pub at: DateTime<Utc>,
     pub actor: Actor,
@@ -114,28 +117,32 @@ const TITLES: &[(&str, &str)] = &[
 ];
 
 /// Appends a generated history to a store in time order, `batch` events per transaction,
-/// calling `progress` with the number written so far. Returns how many were written.
+/// calling `progress` with the number written so far. Returns the position of the last
+/// event written. The same history loaded into several stores gives each the same events
+/// (ids, order and what each writer had seen): replicas of one another.
 pub async fn load<S: EventStore>(
     store: &S,
     events: &[HistoricEvent],
     batch: usize,
     mut progress: impl FnMut(usize),
-) -> Result<usize, AppendError> {
-    let mut versions: HashMap<CaseId, u64> = HashMap::new();
+) -> Result<Position, AppendError> {
+    let mut last = Position::START;
+    let mut seen: HashMap<CaseId, Seen> = HashMap::new();
     let mut written = 0;
     for chunk in events.chunks(batch.max(1)) {
         let owned: Vec<(Uuid, u64, [NewEvent; 1], Metadata)> = chunk
             .iter()
             .map(|e| {
-                let version = versions.entry(e.case_id).or_insert(0);
-                let expected = *version;
-                *version += 1;
+                let case = seen.entry(e.case_id).or_default();
+                let before = *case;
+                case.add(e.event.context());
                 let event = NewEvent {
-                    event_id: Uuid::now_v7(),
+                    event_id: e.event_id,
                     context: e.event.context().as_str(),
                     event_type: e.event.event_type(),
                     schema_version: e.event.schema_version(),
                     payload: e.event.to_payload(),
+                    causal: Some(before.to_string()),
                 };
                 let metadata = Metadata {
                     actor: e.actor.label(),
@@ -144,7 +151,7 @@ pub async fn load<S: EventStore>(
                     idempotency_key: None,
                     recorded_at: e.at,
                 };
-                (e.case_id.as_uuid(), expected, [event], metadata)
+                (e.case_id.as_uuid(), before.total(), [event], metadata)
             })
             .collect();
         let requests: Vec<AppendRequest<'_>> = owned
@@ -156,11 +163,13 @@ pub async fn load<S: EventStore>(
                 metadata,
             })
             .collect();
-        store.append_batch(&requests).await?;
+        if let Some(appended) = store.append_batch(&requests).await?.last() {
+            last = appended.last_position;
+        }
         written += chunk.len();
         progress(written);
     }
-    Ok(written)
+    Ok(last)
 }
 
 /// Simulates the plan; events come back in time order.
@@ -248,6 +257,7 @@ impl<'a> CaseSim<'a> {
         for event in events {
             self.case = self.case.clone().evolve(&event, at);
             self.out.push(HistoricEvent {
+                event_id: Uuid::now_v7(),
                 case_id: self.case.id,
                 at,
                 actor: actor.clone(),

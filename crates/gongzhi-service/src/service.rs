@@ -1,16 +1,18 @@
 //! The command handler for one event store.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use gongzhi_domain::{
-    Actor, Calendar, Case, CaseEvent, CaseId, Command, IntakeCommand, Rules, SlaPolicy, Status,
-    decide,
+    Actor, Calendar, Case, CaseEvent, CaseId, Command, Context, IntakeCommand, Rules, SlaPolicy,
+    Status, decide,
 };
 use gongzhi_store::{
     AppendError, AppendRequest, Appended, EventStore, Metadata, NewEvent, StoredEvent,
 };
 use uuid::Uuid;
 
+use crate::causal::Seen;
 use crate::clock::Clock;
 use crate::error::CommandError;
 use crate::filing::secret_digest;
@@ -32,6 +34,10 @@ pub struct RequestMeta {
     pub correlation_id: Option<Uuid>,
     /// What a resident acting without an account proves the case is theirs with.
     pub tracking_secret: Option<String>,
+    /// The version of the case the caller has seen (the views show it): a context whose
+    /// replica is behind waits until it holds that much before deciding, so a command
+    /// never acts on less than its caller saw.
+    pub seen_version: Option<u64>,
 }
 
 /// The result of a command.
@@ -46,20 +52,53 @@ pub struct CommandOutcome {
     pub events: Vec<CaseEvent>,
 }
 
-/// Handles commands against one event store.
+/// How long a context waits for a case it has not heard of yet (or for the version a
+/// caller saw) to arrive from the others before it answers with what it has.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
+
+/// Times a command is decided again when an observed event landed between reading the
+/// case and appending to it.
+const OBSERVED_RETRIES: usize = 8;
+
+/// Handles commands against one event store: either one store holding every context's
+/// events, or one context's store holding its own events and its replica of the others'.
 pub struct CaseService<S: EventStore> {
     store: S,
+    /// The context this service is, if it is one (it then takes only that context's
+    /// commands, and its store's stream may still be catching up with the others).
+    context: Option<Context>,
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
 }
 
 impl<S: EventStore> CaseService<S> {
+    /// A service over a store that holds every event of every case.
     pub fn new(store: S, policy: Arc<Policy>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
+            context: None,
             policy,
             clock,
         }
+    }
+
+    /// The service of one context, over its own store.
+    pub fn for_context(
+        store: S,
+        context: Context,
+        policy: Arc<Policy>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            context: Some(context),
+            policy,
+            clock,
+        }
+    }
+
+    pub fn context(&self) -> Option<Context> {
+        self.context
     }
 
     pub fn store(&self) -> &S {
@@ -74,6 +113,30 @@ impl<S: EventStore> CaseService<S> {
     pub async fn load(&self, case_id: CaseId) -> Result<Case, CommandError> {
         let stored = self.store.read_stream(case_id.as_uuid()).await?;
         fold(case_id, &stored)
+    }
+
+    /// Loads a case, waiting briefly if this context has not yet heard of it or of the
+    /// version the caller saw (they travel from the other contexts).
+    async fn load_current(
+        &self,
+        case_id: CaseId,
+        command: &Command,
+        at_least: Option<u64>,
+    ) -> Result<(Case, Seen), CommandError> {
+        let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+        let deadline = Instant::now() + CATCH_UP_WAIT;
+        let mut appended = self.store.appended();
+        loop {
+            appended.borrow_and_update();
+            let stored = self.store.read_stream(case_id.as_uuid()).await?;
+            let case = fold(case_id, &stored)?;
+            let behind = (case.status.is_none() && !filing)
+                || at_least.is_some_and(|version| case.version < version);
+            if !behind || self.context.is_none() || Instant::now() >= deadline {
+                return Ok((case, Seen::of(&stored)));
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(20), appended.changed()).await;
+        }
     }
 
     /// Decides `command` against the case and appends the result.
@@ -111,7 +174,43 @@ impl<S: EventStore> CaseService<S> {
         command: &Command,
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, CommandError> {
-        let case = self.load(case_id).await?;
+        if let Some(context) = self.context.filter(|c| *c != command.context()) {
+            return Err(CommandError::Misrouted {
+                action: command.action(),
+                context: context.as_str(),
+            });
+        }
+        let mut attempts = 0;
+        loop {
+            match self.decide_once(case_id, actor, command, meta).await {
+                // An observed event landed between reading and appending: decide again on
+                // what is there now. A caller's If-Match is their own check; it stands.
+                Err(CommandError::VersionConflict { .. })
+                    if self.context.is_some()
+                        && meta.expected_version.is_none()
+                        && attempts < OBSERVED_RETRIES =>
+                {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn decide_once(
+        &self,
+        case_id: CaseId,
+        actor: &Actor,
+        command: &Command,
+        meta: &RequestMeta,
+    ) -> Result<CommandOutcome, CommandError> {
+        let (case, seen) = self
+            .load_current(
+                case_id,
+                command,
+                meta.expected_version.max(meta.seen_version),
+            )
+            .await?;
         if actor == &Actor::Resident && case.status.is_some() {
             let proven = meta
                 .tracking_secret
@@ -144,7 +243,15 @@ impl<S: EventStore> CaseService<S> {
                 events,
             });
         }
-        let new_events: Vec<NewEvent> = events.iter().map(to_new_event).collect();
+        let mut seen = seen;
+        let new_events: Vec<NewEvent> = events
+            .iter()
+            .map(|event| {
+                let new = to_new_event(event, seen);
+                seen.add(event.context());
+                new
+            })
+            .collect();
         let metadata = Metadata {
             actor: actor.label(),
             correlation_id: meta.correlation_id.unwrap_or_else(Uuid::now_v7),
@@ -243,17 +350,18 @@ impl<S: EventStore> CaseService<S> {
     }
 }
 
-fn to_new_event(event: &CaseEvent) -> NewEvent {
+fn to_new_event(event: &CaseEvent, seen: Seen) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
         context: event.context().as_str(),
         event_type: event.event_type(),
         schema_version: event.schema_version(),
         payload: event.to_payload(),
+        causal: Some(seen.to_string()),
     }
 }
 
-fn decode(stored: &StoredEvent) -> Result<CaseEvent, CommandError> {
+pub(crate) fn decode(stored: &StoredEvent) -> Result<CaseEvent, CommandError> {
     CaseEvent::from_stored(&stored.event_type, stored.schema_version, &stored.payload).map_err(
         |source| CommandError::Decode {
             position: stored.position,

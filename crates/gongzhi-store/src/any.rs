@@ -69,6 +69,13 @@ impl EventStore for AnyEventStore {
         dispatch!(self, store => store.read_all(after, limit).await)
     }
 
+    async fn count_by_context(
+        &self,
+        stream_ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, String, u64)>, StoreError> {
+        dispatch!(self, store => store.count_by_context(stream_ids).await)
+    }
+
     async fn count(&self) -> Result<u64, StoreError> {
         dispatch!(self, store => store.count().await)
     }

@@ -67,6 +67,14 @@ pub trait EventStore: Send + Sync + 'static {
         stream_id: Uuid,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// How many events each of these streams holds per context: `(stream, context,
+    /// count)` rows, none for a stream without events. One query for a batch of streams,
+    /// so a replica can tell which observed events it holds without reading each stream.
+    fn count_by_context(
+        &self,
+        stream_ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<(Uuid, String, u64)>, StoreError>> + Send;
+
     /// How many events are stored (for progress bars; not a position).
     fn count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 

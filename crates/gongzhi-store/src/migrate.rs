@@ -31,6 +31,7 @@ const SQLITE: &[Migration] = migration_list!("sqlite":
     2 => "0002_views.sql",
     3 => "0003_queries.sql",
     4 => "0004_accounts.sql",
+    5 => "0005_causal.sql",
 );
 
 const POSTGRES: &[Migration] = migration_list!("postgres":
@@ -38,6 +39,7 @@ const POSTGRES: &[Migration] = migration_list!("postgres":
     2 => "0002_views.sql",
     3 => "0003_queries.sql",
     4 => "0004_accounts.sql",
+    5 => "0005_causal.sql",
 );
 
 /// The migrations of a backend, in order.

@@ -162,24 +162,24 @@ const COMMIT_KEY: &str = "transaction_id";
 
 /// In the order `types::event_from_row` reads them.
 const EVENT_COLUMNS: &str = "transaction_id, position, event_id, stream_id, stream_version, context, \
-     event_type, schema_version, payload::text, actor, correlation_id, causation_id, idempotency_key, recorded_at";
+     event_type, schema_version, payload::text, actor, correlation_id, causation_id, idempotency_key, recorded_at, causal";
 
 /// One statement per append: atomic on its own, one round trip, and it writes nothing
 /// unless the stream is at the expected version. The unique indexes catch a concurrent
 /// writer and a reused idempotency key.
 const APPEND: &str = "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
-    schema_version, payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at) \
+    schema_version, payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at, causal) \
     SELECT e.event_id, $1, $2 + e.n, e.context, e.event_type, e.schema_version, e.payload::jsonb, \
-           $3, $4, $5, $6, e.n - 1, $7 \
-    FROM UNNEST($8::uuid[], $9::text[], $10::text[], $11::int4[], $12::text[]) \
-         WITH ORDINALITY AS e(event_id, context, event_type, schema_version, payload, n) \
+           $3, $4, $5, $6, e.n - 1, $7, e.causal \
+    FROM UNNEST($8::uuid[], $9::text[], $10::text[], $11::int4[], $12::text[], $13::text[]) \
+         WITH ORDINALITY AS e(event_id, context, event_type, schema_version, payload, causal, n) \
     WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 \
     RETURNING transaction_id, position";
 
 /// The same for the common single-event append, without the array machinery.
 const APPEND_ONE: &str = "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, \
-    schema_version, payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at) \
-    SELECT $8, $1, $2 + 1, $9, $10, $11, $12::jsonb, $3, $4, $5, $6, 0, $7 \
+    schema_version, payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at, causal) \
+    SELECT $8, $1, $2 + 1, $9, $10, $11, $12::jsonb, $3, $4, $5, $6, 0, $7, $13 \
     WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 \
     RETURNING transaction_id, position";
 
@@ -223,7 +223,8 @@ impl PostgresEventStore {
                 .bind(event.context)
                 .bind(event.event_type)
                 .bind(event.schema_version as i32)
-                .bind(event.payload.to_string()),
+                .bind(event.payload.to_string())
+                .bind(event.causal.as_deref()),
             _ => query
                 .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
                 .bind(events.iter().map(|e| e.context).collect::<Vec<_>>())
@@ -239,6 +240,12 @@ impl PostgresEventStore {
                         .iter()
                         .map(|e| e.payload.to_string())
                         .collect::<Vec<_>>(),
+                )
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| e.causal.clone())
+                        .collect::<Vec<Option<String>>>(),
                 ),
         };
         let rows: Result<Vec<(i64, i64)>, sqlx::Error> = query.fetch_all(executor).await;
@@ -317,6 +324,23 @@ impl EventStore for PostgresEventStore {
 
     fn appended(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
+    }
+
+    async fn count_by_context(
+        &self,
+        stream_ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, String, u64)>, StoreError> {
+        let rows: Vec<(Uuid, String, i64)> = sqlx::query_as(
+            "SELECT stream_id, context, COUNT(*) FROM events WHERE stream_id = ANY($1) \
+             GROUP BY stream_id, context",
+        )
+        .bind(stream_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, context, n)| (id, context, n as u64))
+            .collect())
     }
 
     shared_reads!(readers: pool, writer: pool, event: crate::types::postgres_event, recorded: crate::types::postgres_recorded, after: BELOW_HORIZON);

@@ -148,7 +148,7 @@ const COMMIT_KEY: &str = "0";
 
 /// In the order `types::event_from_row` reads them; on SQLite the commit key is always 0.
 const EVENT_COLUMNS: &str = "0, position, event_id, stream_id, stream_version, context, event_type, \
-     schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at";
+     schema_version, payload, actor, correlation_id, causation_id, idempotency_key, recorded_at, causal";
 
 /// What an append statement did, before its transaction commits.
 pub(crate) enum InTransaction {
@@ -164,25 +164,26 @@ pub(crate) enum InTransaction {
 /// taken and the `events_no_version_gap` trigger one that skips ahead, so the statement
 /// writes nothing unless the stream is at the expected version. `$1` is the stream id.
 fn insert_sql(n: usize) -> String {
-    const PER_EVENT: usize = 7;
+    const PER_EVENT: usize = 8;
     let rows: Vec<String> = (0..n)
         .map(|i| {
             let p = 7 + i * PER_EVENT;
             format!(
-                "(${}, $1, ${}, ${}, ${}, ${}, ${}, $2, $3, $4, $5, ${}, $6)",
+                "(${}, $1, ${}, ${}, ${}, ${}, ${}, $2, $3, $4, $5, ${}, $6, ${})",
                 p,
                 p + 1,
                 p + 2,
                 p + 3,
                 p + 4,
                 p + 5,
-                p + 6
+                p + 6,
+                p + 7
             )
         })
         .collect();
     format!(
         "INSERT INTO events (event_id, stream_id, stream_version, context, event_type, schema_version, \
-         payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at) \
+         payload, actor, correlation_id, causation_id, idempotency_key, append_index, recorded_at, causal) \
          VALUES {}",
         rows.join(", ")
     )
@@ -235,7 +236,8 @@ impl SqliteEventStore {
                 .bind(event.event_type)
                 .bind(i64::from(event.schema_version))
                 .bind(event.payload.to_string())
-                .bind(index as i64);
+                .bind(index as i64)
+                .bind(event.causal.as_deref());
         }
         // Rows are inserted in order, so the last rowid is the append's last position.
         match query.execute(executor).await {
@@ -332,6 +334,33 @@ impl EventStore for SqliteEventStore {
 
     fn appended(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
+    }
+
+    async fn count_by_context(
+        &self,
+        stream_ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, String, u64)>, StoreError> {
+        let mut rows = Vec::new();
+        // Anonymous placeholders: numbered ones bind in quadratic time on SQLite.
+        for chunk in stream_ids.chunks(500) {
+            let sql = format!(
+                "SELECT stream_id, context, COUNT(*) FROM events WHERE stream_id IN ({}) \
+                 GROUP BY stream_id, context",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, String, i64)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            rows.extend(
+                query
+                    .fetch_all(&self.readers)
+                    .await?
+                    .into_iter()
+                    .map(|(id, context, n)| (id, context, n as u64)),
+            );
+        }
+        Ok(rows)
     }
 
     shared_reads!(readers: readers, writer: writer, event: crate::types::sqlite_event, recorded: crate::types::sqlite_recorded, after: AFTER);

@@ -49,6 +49,9 @@ pub struct NewEvent {
     pub event_type: &'static str,
     pub schema_version: u32,
     pub payload: serde_json::Value,
+    /// What the writer had seen of the stream when it decided this event, as text the
+    /// store keeps without reading (see the `causal` column).
+    pub causal: Option<String>,
 }
 
 /// Who caused an append and why; stored on every event of the append.
@@ -96,6 +99,7 @@ pub struct StoredEvent {
     /// The payload's JSON text as stored; callers decode it into their own types.
     pub payload: String,
     pub metadata: Metadata,
+    pub causal: Option<String>,
 }
 
 /// An event as a projection needs it: what happened to which stream, when. Reading fewer
@@ -141,6 +145,7 @@ macro_rules! event_from_row {
                     idempotency_key: row.try_get(12)?,
                     recorded_at: from_micros(row.try_get(13)?),
                 },
+                causal: row.try_get(14)?,
             })
         }
     };

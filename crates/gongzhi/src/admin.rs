@@ -10,12 +10,14 @@ use chrono::Utc;
 use gongzhi_accounts::{Accounts, NewAccount};
 use gongzhi_domain::{Code, Role};
 use gongzhi_service::DataFiles;
+use gongzhi_service::Stores;
 use gongzhi_service::history::{self, HistoryPlan};
-use gongzhi_store::{AnyEventStore, EventStore, connect};
+use gongzhi_store::{AnyEventStore, EventStore};
 use gongzhi_views::{Progress, Projector, StatCounts, ViewStore};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{AdminArgs, AdminCommand, Storage, UserCommand};
+use crate::stores;
 
 /// Events per transaction when rebuilding: large, because a rebuild owns the views.
 const REBUILD_BATCH: usize = 50_000;
@@ -33,12 +35,13 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                         redact(&storage.accounts_url())
                     )
                 })?;
-            println!(
-                "已迁移 migrated: events {}, views {}, accounts {}",
-                redact(&storage.events_url()),
-                redact(&storage.views_url()),
-                redact(&storage.accounts_url())
-            );
+            let urls = storage.stores();
+            println!("已迁移 migrated:");
+            for (name, url) in urls.named() {
+                println!("  {name:<11} {}", redact(url));
+            }
+            println!("  {:<11} {}", "views", redact(&storage.views_url()));
+            println!("  {:<11} {}", "accounts", redact(&storage.accounts_url()));
             Ok(())
         }
         AdminCommand::User(UserCommand::Add {
@@ -51,7 +54,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         AdminCommand::Rebuild { .. } => rebuild(storage).await,
         AdminCommand::Project { batch_size } => {
             let data = load_data(storage)?;
-            let (events, views) = open(storage).await?;
+            let (events, views, _) = open(storage).await?;
             let started = Instant::now();
             let mut projector = Projector::new(events, views, data.policy.calendar.offset())
                 .with_batch_size(batch_size);
@@ -82,16 +85,15 @@ pub(crate) fn load_data(storage: &Storage) -> Result<DataFiles> {
     })
 }
 
-async fn open(storage: &Storage) -> Result<(AnyEventStore, ViewStore)> {
-    let events_url = storage.events_url();
+/// Opens every event store and the views; returns the projector's replica (the log the
+/// views are projected from), the views and all the stores.
+async fn open(storage: &Storage) -> Result<(AnyEventStore, ViewStore, Stores<AnyEventStore>)> {
+    let stores = stores::open(&storage.stores()).await?;
     let views_url = storage.views_url();
-    let events = connect(&events_url)
-        .await
-        .with_context(|| format!("opening the event store {}", redact(&events_url)))?;
     let views = ViewStore::open(&views_url)
         .await
         .with_context(|| format!("opening the view store {}", redact(&views_url)))?;
-    Ok((events, views))
+    Ok((stores.log.clone(), views, stores))
 }
 
 fn bar(total: u64, message: &'static str) -> ProgressBar {
@@ -113,7 +115,7 @@ fn bar(total: u64, message: &'static str) -> ProgressBar {
 
 async fn rebuild(storage: &Storage) -> Result<()> {
     let data = load_data(storage)?;
-    let (events, views) = open(storage).await?;
+    let (events, views, _) = open(storage).await?;
     let total = events.count().await?;
     let progress = bar(total, "重建视图 rebuilding views");
     let mut projector =
@@ -139,13 +141,12 @@ async fn rebuild(storage: &Storage) -> Result<()> {
 
 async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> Result<()> {
     let data = load_data(storage)?;
-    let (events, views) = open(storage).await?;
-    let existing = events.count().await?;
+    let (events, views, all) = open(storage).await?;
+    let existing = stores::count(&all).await?;
     anyhow::ensure!(
         existing == 0,
-        "已有数据 the event store at {} already holds {existing} events; a demo history goes into an empty one \
-         (choose another --data-dir or --events-url)",
-        redact(&storage.events_url())
+        "已有数据 the event stores already hold {existing} events; a demo history goes into empty ones \
+         (choose another --data-dir)"
     );
     let directory = &data.directory;
     let plan = HistoryPlan::for_directory(directory, cases, days, Utc::now(), seed);
@@ -154,15 +155,12 @@ async fn seed_history(storage: &Storage, cases: usize, days: u32, seed: u64) -> 
         "the directory needs at least one community, category and unit to simulate a history"
     );
     let simulated = history::generate(&plan, &data.policy);
-    let progress = bar(simulated.len() as u64, "写入事件 appending events");
+    let progress = bar(4 * simulated.len() as u64, "写入事件 appending events");
     let started = Instant::now();
-    history::load(&events, &simulated, 1_000, |written| {
-        progress.set_position(written as u64)
-    })
-    .await?;
+    stores::load_history(&all, &simulated, |written| progress.set_position(written)).await?;
     progress.finish_and_clear();
     println!(
-        "已写入 appended {} events of {cases} simulated cases over {days} days in {:.1} s",
+        "已写入 appended {} events of {cases} simulated cases over {days} days into each of the 4 stores in {:.1} s",
         simulated.len(),
         started.elapsed().as_secs_f64()
     );

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use gongzhi_service::Stores;
 
 /// 共治 Gongzhi — 民生诉求办理 / resident concerns, from filing to the resident's rating.
 #[derive(Debug, Parser)]
@@ -48,7 +49,7 @@ pub struct AdminArgs {
     pub command: AdminCommand,
 }
 
-/// Where the event log and the views live.
+/// Where the event stores, the views and the accounts live.
 #[derive(Debug, Clone, Args)]
 pub struct Storage {
     /// 数据目录 Data directory for the embedded SQLite files.
@@ -59,18 +60,19 @@ pub struct Storage {
         default_value = "gongzhi-data"
     )]
     pub data_dir: PathBuf,
-    /// 事件库 Event store URL (sqlite://PATH or postgres://...?schema=NAME); default: DATA_DIR/events.sqlite.
+    /// PostgreSQL 数据库 Keep every store in PostgreSQL, each service in its own schema
+    /// (gongzhi_intake, gongzhi_assignment, ...), instead of SQLite files in DATA_DIR.
     #[arg(
         long,
         global = true,
-        env = "GONGZHI_EVENTS_URL",
+        env = "GONGZHI_POSTGRES_URL",
         hide_env_values = true
     )]
-    pub events_url: Option<String>,
-    /// 视图库 View store URL; default: DATA_DIR/views.sqlite.
+    pub postgres_url: Option<String>,
+    /// 视图库 View store URL; default: DATA_DIR/views.sqlite (or schema gongzhi_views).
     #[arg(long, global = true, env = "GONGZHI_VIEWS_URL", hide_env_values = true)]
     pub views_url: Option<String>,
-    /// 账号库 Accounts database URL; default: DATA_DIR/accounts.sqlite.
+    /// 账号库 Accounts database URL; default: DATA_DIR/accounts.sqlite (or schema gongzhi_accounts).
     #[arg(
         long,
         global = true,
@@ -85,19 +87,40 @@ pub struct Storage {
 }
 
 impl Storage {
-    pub fn events_url(&self) -> String {
-        self.events_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("events.sqlite").display())
-        })
+    /// Where the store called `name` lives: DATA_DIR/NAME.sqlite, or schema gongzhi_NAME.
+    pub fn store_url(&self, name: &str) -> String {
+        match &self.postgres_url {
+            Some(url) => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}schema=gongzhi_{name}")
+            }
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join(format!("{name}.sqlite")).display()
+            ),
+        }
+    }
+
+    /// The event stores of the three contexts and the projector's replica.
+    pub fn stores(&self) -> Stores<String> {
+        Stores {
+            intake: self.store_url("intake"),
+            assignment: self.store_url("assignment"),
+            resolution: self.store_url("resolution"),
+            log: self.store_url("projector"),
+        }
     }
 
     pub fn accounts_url(&self) -> String {
-        self.accounts_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}",
-                self.data_dir.join("accounts.sqlite").display()
-            )
-        })
+        self.accounts_url
+            .clone()
+            .unwrap_or_else(|| self.store_url("accounts"))
+    }
+
+    pub fn views_url(&self) -> String {
+        self.views_url
+            .clone()
+            .unwrap_or_else(|| self.store_url("views"))
     }
 
     /// The data-file folder; the default one is filled with the shipped files if empty.
@@ -105,12 +128,6 @@ impl Storage {
         self.data_files
             .clone()
             .unwrap_or_else(|| self.data_dir.join("data"))
-    }
-
-    pub fn views_url(&self) -> String {
-        self.views_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("views.sqlite").display()))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Embedded mode (`gongzhi dev`): every service in one process on SQLite files under a
-//! data directory — the command service, the projector, the deadline timers and the HTTP
-//! gateway — started on an already-bound listener and stopped by a shutdown future.
+//! data directory — intake, assignment and resolution each with its own event store, the
+//! in-process bus (inboxes between the stores), the projector with its replica and views,
+//! the deadline timers and the HTTP gateway — started on an already-bound listener and
+//! stopped by a shutdown future.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -12,20 +14,21 @@ use chrono::Utc;
 use gongzhi_accounts::Accounts;
 use gongzhi_gateway::{AppState, Gateway, GatewayConfig, SharedState};
 use gongzhi_service::history::{self, HistoryPlan};
-use gongzhi_service::{CaseService, Clock, Commands, DataFiles, SecretKey, Timers};
-use gongzhi_store::{AnyEventStore, EventStore, Position, connect};
+use gongzhi_service::{Clock, Commands, ContextServices, DataFiles, SecretKey, Stores, Timers};
+use gongzhi_store::{AnyEventStore, Position};
 use gongzhi_views::{Projector, ViewStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::redact;
-use crate::demo;
+use crate::{demo, stores};
 
 /// How the embedded node runs.
 #[derive(Clone)]
 pub struct EmbeddedConfig {
     pub data_dir: PathBuf,
-    pub events_url: String,
+    /// The event stores of the three contexts and the projector's replica.
+    pub stores: Stores<String>,
     pub views_url: String,
     pub accounts_url: String,
     pub data: DataFiles,
@@ -42,7 +45,7 @@ pub struct EmbeddedConfig {
 /// What `start` prepared, before serving.
 pub struct Node {
     pub state: SharedState,
-    pub events: AnyEventStore,
+    pub stores: Stores<AnyEventStore>,
     pub views: ViewStore,
     projector: Projector<AnyEventStore>,
     timers: Timers,
@@ -92,9 +95,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 pub async fn start(config: EmbeddedConfig) -> Result<Node> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
-    let events = connect(&config.events_url)
-        .await
-        .with_context(|| format!("opening the event store {}", redact(&config.events_url)))?;
+    let stores = stores::open(&config.stores).await?;
     let views = ViewStore::open(&config.views_url)
         .await
         .with_context(|| format!("opening the view store {}", redact(&config.views_url)))?;
@@ -109,7 +110,7 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         Vec::new()
     };
     let mut demo_events = 0;
-    if config.demo_cases > 0 && events.count().await? == 0 {
+    if config.demo_cases > 0 && stores::count(&stores).await? == 0 {
         let plan = HistoryPlan::for_directory(
             &data.directory,
             config.demo_cases,
@@ -119,7 +120,8 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         );
         if !(plan.communities.is_empty() || plan.categories.is_empty() || plan.units.is_empty()) {
             let simulated = history::generate(&plan, &data.policy);
-            demo_events = history::load(&events, &simulated, 1_000, |_| {}).await?;
+            stores::load_history(&stores, &simulated, |_| {}).await?;
+            demo_events = simulated.len();
             tracing::info!(
                 cases = config.demo_cases,
                 events = demo_events,
@@ -128,7 +130,7 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         }
     }
     let offset = data.policy.calendar.offset();
-    let mut projector = Projector::new(events.clone(), views.clone(), offset);
+    let mut projector = Projector::new(stores.log.clone(), views.clone(), offset);
     let started = std::time::Instant::now();
     let applied = projector.catch_up().await?;
     if applied > 0 {
@@ -139,8 +141,8 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         );
     }
     let policy = Arc::new(data.policy.clone());
-    let commands: Arc<dyn Commands> = Arc::new(CaseService::new(
-        events.clone(),
+    let commands: Arc<dyn Commands> = Arc::new(ContextServices::new(
+        &stores,
         Arc::clone(&policy),
         Arc::clone(&config.clock),
     ));
@@ -163,7 +165,7 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
     });
     Ok(Node {
         state,
-        events,
+        stores,
         views,
         projector,
         timers,
@@ -189,6 +191,15 @@ impl Node {
             let stopped = stopped.clone();
             async move { follow(&mut projector, stop_signal(stopped)).await }
         });
+        let inbox_tasks: Vec<_> = self
+            .stores
+            .inboxes()
+            .into_iter()
+            .map(|inbox| {
+                let stopped = stopped.clone();
+                tokio::spawn(async move { inbox.run(stop_signal(stopped)).await })
+            })
+            .collect();
         let timers = self.timers;
         let every = self.timer_every;
         let timers_task = tokio::spawn({
@@ -199,6 +210,9 @@ impl Node {
         let _ = stop.send(true);
         let _ = projector_task.await;
         let _ = timers_task.await;
+        for task in inbox_tasks {
+            let _ = task.await;
+        }
         tracing::info!("stopped");
         served.context("serving HTTP")
     }
@@ -238,7 +252,7 @@ pub async fn dev(args: crate::cli::DevArgs) -> Result<()> {
     let data = crate::admin::load_data(storage)?;
     let config = EmbeddedConfig {
         data_dir: storage.data_dir.clone(),
-        events_url: storage.events_url(),
+        stores: storage.stores(),
         views_url: storage.views_url(),
         accounts_url: storage.accounts_url(),
         data,

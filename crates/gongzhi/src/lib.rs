@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
+pub mod stores;
 
 /// Runs a parsed command line.
 pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {

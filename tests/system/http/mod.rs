@@ -55,7 +55,12 @@ pub fn config(data_dir: &Path, clock: Arc<ManualClock>, options: &Options) -> Em
     };
     EmbeddedConfig {
         data_dir: data_dir.to_owned(),
-        events_url: url("events"),
+        stores: gongzhi_service::Stores {
+            intake: url("intake"),
+            assignment: url("assignment"),
+            resolution: url("resolution"),
+            log: url("projector"),
+        },
         views_url: url("views"),
         accounts_url: url("accounts"),
         data: DataFiles::shipped().unwrap(),

@@ -168,7 +168,7 @@ async fn after_a_restart_the_views_equal_a_rebuild_from_the_log() {
     let data = DataFiles::shipped().unwrap();
     let events = connect(&format!(
         "sqlite://{}",
-        dir.path().join("events.sqlite").display()
+        dir.path().join("projector.sqlite").display()
     ))
     .await
     .unwrap();

@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use gongzhi_domain::{CaseEvent, CaseId, Command, IntakeCommand, Role, TrackingCode};
 use gongzhi_service::{CommandOutcome, Filing, RequestMeta};
-use gongzhi_store::Position;
 use gongzhi_views::{CaseFilter, CaseSummary};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -69,16 +68,31 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         })
 }
 
-/// Waits until the views show `position`, so the caller reads its own write.
-pub(crate) async fn wait_visible(state: &SharedState, position: Position) {
+/// Waits until the views show the case at `version` (or later), so the caller reads its
+/// own write. The views follow the projector's replica, which the command's event reaches
+/// through the bus; each time the projector commits, the summary is looked at again.
+pub(crate) async fn wait_visible(state: &SharedState, case_id: CaseId, version: u64) {
     let started = Instant::now();
     let mut committed = state.gateway.committed.clone();
-    let timeout = state.gateway.config.read_your_writes_timeout;
-    let reached = tokio::time::timeout(timeout, committed.wait_for(|at| *at >= position)).await;
+    let views = &state.gateway.views;
+    let reached = tokio::time::timeout(state.gateway.config.read_your_writes_timeout, async {
+        loop {
+            committed.borrow_and_update();
+            match views.summary(case_id).await {
+                Ok(Some(summary)) if summary.version >= version => return,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "reading a summary to confirm a write"),
+            }
+            if committed.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
     match reached {
-        Ok(Ok(_)) => state.metrics.visible_after(Some(started.elapsed())),
-        _ => {
-            tracing::warn!(%position, "views did not show a write in time; answering anyway");
+        Ok(()) => state.metrics.visible_after(Some(started.elapsed())),
+        Err(_) => {
+            tracing::warn!(%case_id, version, "views did not show a write in time; answering anyway");
             state.metrics.visible_after(None);
         }
     }
@@ -105,8 +119,8 @@ async fn run_command(
     };
     state.metrics.command(command.action(), outcome);
     let outcome = result?;
-    if let Some(appended) = &outcome.appended {
-        wait_visible(state, appended.last_position).await;
+    if outcome.appended.is_some() {
+        wait_visible(state, outcome.case_id, outcome.version).await;
     }
     Ok(outcome)
 }
@@ -489,6 +503,7 @@ pub async fn act(
         idempotency_key,
         expected_version,
         tracking_secret: action.tracking_secret.clone(),
+        seen_version: summary.as_ref().map(|s| s.version),
         ..RequestMeta::default()
     };
     let outcome = run_command(&state, case_id, &caller, &action.command, &meta).await?;

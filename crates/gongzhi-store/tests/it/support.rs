@@ -33,6 +33,7 @@ pub fn event(kind: &'static str, n: u64) -> NewEvent {
         event_type: kind,
         schema_version: 1,
         payload: serde_json::json!({ "n": n, "text": "石龙社区 noise" }),
+        causal: None,
     }
 }
 

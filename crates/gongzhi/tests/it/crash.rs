@@ -73,9 +73,10 @@ async fn a_projector_killed_mid_batch_resumes_from_its_checkpoint_and_applies_no
             "60",
         ],
     );
+    // The projector follows its replica of all three contexts.
     let events = connect(&format!(
         "sqlite://{}",
-        data_dir.join("events.sqlite").display()
+        data_dir.join("projector.sqlite").display()
     ))
     .await
     .unwrap();
@@ -157,7 +158,8 @@ async fn a_projector_killed_mid_batch_resumes_from_its_checkpoint_and_applies_no
 async fn a_writer_killed_mid_load_leaves_whole_streams_and_whole_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let events_url = format!("sqlite://{}", data_dir.join("events.sqlite").display());
+    // The seed writes the intake store first.
+    let events_url = format!("sqlite://{}", data_dir.join("intake.sqlite").display());
     // Opened (and migrated) once before the writer starts, then only read.
     let store = connect(&events_url).await.unwrap();
     let seeding = gongzhi(&data_dir, &["seed", "--cases", "6000", "--days", "60"])
