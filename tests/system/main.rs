@@ -3,5 +3,6 @@
 
 mod faults;
 mod http;
+mod replicas;
 mod story;
 mod support;
