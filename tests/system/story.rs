@@ -432,10 +432,9 @@ async fn the_whole_lifecycle(backend: Backend) {
     let replayed = rebuilder.rebuild(|_| {}).await.unwrap();
     assert_eq!(replayed, events.count().await.unwrap());
     assert_eq!(
-        rebuilt.all_summaries().await.unwrap(),
-        views.all_summaries().await.unwrap()
+        rebuilt.contents().await.unwrap(),
+        views.contents().await.unwrap()
     );
-    assert_eq!(rebuilt.stats_rows().await.unwrap(), expected);
     // Running it twice changes nothing.
     rebuilder.rebuild(|_| {}).await.unwrap();
     assert_eq!(rebuilt.stats_rows().await.unwrap(), expected);

@@ -1,7 +1,9 @@
 //! `gongzhi-bench`: append throughput beside plain INSERT transactions, and rebuild
-//! throughput over a simulated history, on SQLite and PostgreSQL, in one run on one machine.
+//! throughput over a simulated history, on SQLite and PostgreSQL, in one run on one machine;
+//! and the load generator (`--only load`) that files concerns over HTTP.
 
 mod append;
+mod load;
 mod rebuild;
 
 use clap::Parser;
@@ -19,7 +21,22 @@ struct Args {
     /// Concurrent writers to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64])]
     writers: Vec<usize>,
-    /// Which benchmarks: append, rebuild.
+    /// Load run: a running server to file against (default: start `gongzhi dev` here).
+    #[arg(long)]
+    url: Option<String>,
+    /// Load run: callers at saturation.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Load run: concerns per second for the fixed-rate run.
+    #[arg(long, default_value_t = 500)]
+    rate: u64,
+    /// Load run: seconds per run.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Load run: cases of simulated history stored before the server starts.
+    #[arg(long, default_value_t = 0)]
+    history_cases: usize,
+    /// Which benchmarks: append, rebuild, load (HTTP; needs the release `gongzhi` binary).
     #[arg(long, value_delimiter = ',', default_values_t = ["append".to_owned(), "rebuild".to_owned()])]
     only: Vec<String>,
     /// Which backends: sqlite, postgres.
@@ -40,6 +57,16 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.only.iter().any(|o| o == "rebuild") {
         rebuild::run(&args.backends, args.events).await?;
+    }
+    if args.only.iter().any(|o| o == "load") {
+        load::run(&load::LoadArgs {
+            url: args.url.clone(),
+            concurrency: args.concurrency,
+            rate: args.rate,
+            seconds: args.seconds,
+            history_cases: args.history_cases,
+        })
+        .await?;
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ const SQLITE: &[Migration] = migration_list!("sqlite":
     3 => "0003_queries.sql",
     4 => "0004_accounts.sql",
     5 => "0005_causal.sql",
+    6 => "0006_rollups.sql",
 );
 
 const POSTGRES: &[Migration] = migration_list!("postgres":
@@ -40,6 +41,7 @@ const POSTGRES: &[Migration] = migration_list!("postgres":
     3 => "0003_queries.sql",
     4 => "0004_accounts.sql",
     5 => "0005_causal.sql",
+    6 => "0006_rollups.sql",
 );
 
 /// The migrations of a backend, in order.

@@ -28,6 +28,10 @@ pub struct SqliteOptions {
     /// rebuilt from the log.
     pub synchronous_full: bool,
     pub readers: u32,
+    /// Page cache per connection, in MiB. One process keeps several stores open (a store
+    /// per service, the views, the accounts), each with a writer and readers, so this is
+    /// what bounds its memory; the operating system's file cache does the rest.
+    pub cache_mib: u32,
 }
 
 impl SqliteOptions {
@@ -36,6 +40,7 @@ impl SqliteOptions {
             path: path.into(),
             synchronous_full: true,
             readers: 4,
+            cache_mib: 4,
         }
     }
 
@@ -69,7 +74,7 @@ impl SqliteOptions {
                 SqliteSynchronous::Normal
             })
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", format!("-{}", self.cache_mib * 1024))
     }
 }
 

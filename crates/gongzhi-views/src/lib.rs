@@ -15,6 +15,8 @@ pub use error::ProjectionError;
 pub use projection::{Batch, project};
 pub use projector::{Progress, Projector};
 pub use query::{CaseFilter, CurrentCounts, GroupBy, StatsQuery};
-pub use stats::{CONTACT_HOURS, RESOLVE_HOURS, StatCounts, StatKey, bucket_median};
-pub use store::ViewStore;
+pub use stats::{
+    CONTACT_HOURS, Current, CurrentKey, RESOLVE_HOURS, StatCounts, StatKey, bucket_median,
+};
+pub use store::{ViewContents, ViewStore};
 pub use summary::CaseSummary;

@@ -9,7 +9,7 @@ use gongzhi_domain::{CaseEvent, CaseId};
 use gongzhi_store::{Position, RecordedEvent};
 
 use crate::error::ProjectionError;
-use crate::stats::{StatCounts, StatDeltas, StatKey};
+use crate::stats::{Current, CurrentKey, StatCounts, StatDeltas, StatKey};
 use crate::summary::CaseSummary;
 
 /// Changes made by a run of events, not yet written.
@@ -95,7 +95,9 @@ pub fn project(
             (None, entry.insert(created))
         }
     };
+    let was = before.as_ref().map(|_| current(summary));
     summary.apply(&event, at);
+    batch.stats.move_current(was, current(summary));
     summary.version = stored.stream_version;
     count(
         &mut batch.stats,
@@ -109,6 +111,23 @@ pub fn project(
     batch.position = Some(stored.position);
     batch.applied += 1;
     Ok(())
+}
+
+/// Where a case counts in the snapshot counters, and what it counts there.
+fn current(summary: &CaseSummary) -> (CurrentKey, Current) {
+    let open = !summary.status.is_final();
+    (
+        CurrentKey {
+            community: summary.community.clone(),
+            category: summary.category.clone().unwrap_or_default(),
+            channel: summary.channel.as_str().to_owned(),
+            unit: summary.unit.clone().unwrap_or_default(),
+        },
+        Current {
+            open: i64::from(open),
+            overdue: i64::from(open && summary.overdue),
+        },
+    )
 }
 
 /// What statistics need to know of a summary before an event changes it.

@@ -65,13 +65,13 @@ impl GroupBy {
         Self::ALL.into_iter().find(|g| g.as_str() == value)
     }
 
-    /// The summary column that holds this dimension, for current counts.
-    fn summary_column(self) -> &'static str {
+    /// The snapshot counters' column for this dimension (they have no day).
+    fn current_column(self) -> &'static str {
         match self {
             Self::Community => "community",
-            Self::Category => "COALESCE(category, '')",
+            Self::Category => "category",
             Self::Channel => "channel",
-            Self::Unit => "COALESCE(unit, '')",
+            Self::Unit => "unit",
             Self::Day => "''",
         }
     }
@@ -90,14 +90,57 @@ pub struct StatsQuery {
     pub group_by: Option<GroupBy>,
 }
 
+/// Which rollup answers a statistics question: the one of the single dimension it names
+/// (by filter or grouping), or the community rollup if it names none.
+struct RollupPlan<'q> {
+    level: &'static str,
+    /// The filter on that dimension, if the question filters by it.
+    filter: Option<&'q str>,
+}
+
+impl<'q> RollupPlan<'q> {
+    fn for_query(stats: &'q StatsQuery) -> Option<Self> {
+        let filters = [
+            ("category", stats.category.as_deref()),
+            ("channel", stats.channel.as_deref()),
+            ("unit", stats.unit.as_deref()),
+        ];
+        let mut named: Vec<&'static str> = filters
+            .iter()
+            .filter(|(_, value)| value.is_some())
+            .map(|(level, _)| *level)
+            .collect();
+        match stats.group_by {
+            Some(GroupBy::Category) => named.push("category"),
+            Some(GroupBy::Channel) => named.push("channel"),
+            Some(GroupBy::Unit) => named.push("unit"),
+            _ => {}
+        }
+        named.sort_unstable();
+        named.dedup();
+        match named.as_slice() {
+            [] => Some(Self {
+                level: "community",
+                filter: None,
+            }),
+            [level] => Some(Self {
+                level,
+                filter: filters
+                    .iter()
+                    .find(|(name, _)| name == level)
+                    .and_then(|(_, value)| *value),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Open and overdue cases right now, per group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CurrentCounts {
     pub open: i64,
     pub overdue: i64,
 }
-
-const OPEN_STATUSES: &str = "('filed', 'triaged', 'dispatched', 'in_progress', 'resolved')";
 
 trait Binds<'q, DB: Database>: Sized {
     fn eq(&mut self, column: &str, value: &'q str) -> &mut Self;
@@ -199,7 +242,7 @@ where
     DB: Database,
     &'q str: Encode<'q, DB> + Type<DB>,
 {
-    query.push(format!(" WHERE status IN {OPEN_STATUSES}"));
+    query.push(" WHERE 1 = 1");
     if let Some(communities) = &stats.communities {
         query.any_of("community", communities);
     }
@@ -292,11 +335,16 @@ impl ViewStore {
         Ok(row.map(|Json(summary)| summary))
     }
 
-    /// Summed statistics per group (or one group keyed "" without `group_by`).
+    /// Summed statistics per group (or one group keyed "" without `group_by`). A question
+    /// naming at most one of category, channel and unit is answered from that dimension's
+    /// rollup (tens of rows per day); others from the full cube.
     pub async fn stats(
         &self,
         stats: &StatsQuery,
     ) -> Result<Vec<(String, StatCounts)>, ProjectionError> {
+        if let Some(plan) = RollupPlan::for_query(stats) {
+            return self.stats_from_rollup(stats, &plan).await;
+        }
         let key = stats.group_by.map_or("''", GroupBy::as_str);
         let sql = format!(
             "SELECT {key} AS group_key, {} FROM case_stats_daily",
@@ -316,17 +364,56 @@ impl ViewStore {
         Ok(rows)
     }
 
+    async fn stats_from_rollup(
+        &self,
+        stats: &StatsQuery,
+        plan: &RollupPlan<'_>,
+    ) -> Result<Vec<(String, StatCounts)>, ProjectionError> {
+        let key = match stats.group_by {
+            None => "''",
+            Some(GroupBy::Community) => "community",
+            Some(GroupBy::Day) => "day",
+            Some(_) => "dim",
+        };
+        let sql = format!(
+            "SELECT {key} AS group_key, {} FROM case_stats_rollup WHERE level = ",
+            stats_select()
+        );
+        let rows = with_builder!(self, sql, |query, pool| {
+            query
+                .push_bind(plan.level)
+                .push(" AND day >= ")
+                .push_bind(stats.from.as_str())
+                .push(" AND day <= ")
+                .push_bind(stats.to.as_str());
+            if let Some(communities) = &stats.communities {
+                query.any_of("community", communities);
+            }
+            if let Some(value) = plan.filter {
+                query.eq("dim", value);
+            }
+            query.push(" GROUP BY group_key ORDER BY group_key");
+            query
+                .build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("group_key")?, counts_from(row)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
     /// Cases open and overdue now, per group, under the query's filters (its period does
     /// not apply: these are a snapshot).
     pub async fn current(
         &self,
         stats: &StatsQuery,
     ) -> Result<Vec<(String, CurrentCounts)>, ProjectionError> {
-        let key = stats.group_by.map_or("''", GroupBy::summary_column);
+        let key = stats.group_by.map_or("''", GroupBy::current_column);
         let sql = format!(
-            "SELECT {key} AS group_key, COUNT(*) AS open, \
-             CAST(COALESCE(SUM(CASE WHEN overdue THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
-             FROM case_summary"
+            "SELECT {key} AS group_key, CAST(COALESCE(SUM(open), 0) AS BIGINT) AS open, \
+             CAST(COALESCE(SUM(overdue), 0) AS BIGINT) AS overdue FROM case_current"
         );
         let rows = with_builder!(self, sql, |query, pool| {
             current_conditions(&mut query, stats);

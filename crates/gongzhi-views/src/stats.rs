@@ -185,12 +185,78 @@ pub fn bucket_median(bounds: &[f64; 8], counts: &[i64; 9]) -> Option<f64> {
     None
 }
 
-/// Deltas accumulated over a batch of events, summed per key before they are written.
+/// A row of a one-dimension rollup: per day and community, by one of category, channel
+/// or unit (`dim`), or by nothing (`level` "community", `dim` "").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RollupKey {
+    pub level: &'static str,
+    pub day: String,
+    pub community: String,
+    pub dim: String,
+}
+
+/// Where the snapshot counters (open, overdue now) of a case are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct CurrentKey {
+    pub community: String,
+    pub category: String,
+    pub channel: String,
+    pub unit: String,
+}
+
+/// Cases open now and, of those, overdue now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Current {
+    pub open: i64,
+    pub overdue: i64,
+}
+
+/// Deltas accumulated over a batch of events, summed per key before they are written:
+/// the full cube, its rollups and the snapshot counters.
 #[derive(Debug, Default)]
-pub struct StatDeltas(pub(crate) HashMap<StatKey, StatCounts>);
+pub struct StatDeltas {
+    pub(crate) cube: HashMap<StatKey, StatCounts>,
+    pub(crate) rollup: HashMap<RollupKey, StatCounts>,
+    pub(crate) current: HashMap<CurrentKey, Current>,
+}
 
 impl StatDeltas {
     pub(crate) fn add(&mut self, key: StatKey, update: impl FnOnce(&mut StatCounts)) {
-        update(self.0.entry(key).or_default());
+        let mut delta = StatCounts::default();
+        update(&mut delta);
+        for (level, dim) in [
+            ("community", ""),
+            ("category", key.category.as_str()),
+            ("channel", key.channel.as_str()),
+            ("unit", key.unit.as_str()),
+        ] {
+            let rollup = RollupKey {
+                level,
+                day: key.day.clone(),
+                community: key.community.clone(),
+                dim: dim.to_owned(),
+            };
+            *self.rollup.entry(rollup).or_default() += delta;
+        }
+        *self.cube.entry(key).or_default() += delta;
+    }
+
+    pub(crate) fn move_current(
+        &mut self,
+        from: Option<(CurrentKey, Current)>,
+        to: (CurrentKey, Current),
+    ) {
+        if from.as_ref() == Some(&to) {
+            return;
+        }
+        if let Some((key, was)) = from {
+            let entry = self.current.entry(key).or_default();
+            entry.open -= was.open;
+            entry.overdue -= was.overdue;
+        }
+        let (key, now) = to;
+        let entry = self.current.entry(key).or_default();
+        entry.open += now.open;
+        entry.overdue += now.overdue;
     }
 }

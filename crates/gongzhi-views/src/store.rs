@@ -13,8 +13,17 @@ use uuid::Uuid;
 
 use crate::error::ProjectionError;
 use crate::projection::Batch;
-use crate::stats::{StatCounts, StatKey};
+use crate::stats::{Current, CurrentKey, RollupKey, StatCounts, StatKey};
 use crate::summary::CaseSummary;
+
+/// Every row of every view, ordered; two view stores built from the same log are equal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewContents {
+    pub summaries: Vec<CaseSummary>,
+    pub cube: Vec<(StatKey, StatCounts)>,
+    pub rollups: Vec<((String, String, String, String), StatCounts)>,
+    pub current: Vec<(CurrentKey, Current)>,
+}
 
 /// The read-model database, either backend.
 #[derive(Debug, Clone)]
@@ -102,6 +111,24 @@ static STATS_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static ROLLUP_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "level, day, community, dim, {}",
+        StatCounts::COLUMNS.join(", ")
+    )
+});
+
+static ROLLUP_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
+    let updates: Vec<String> = StatCounts::COLUMNS
+        .iter()
+        .map(|c| format!("{c} = case_stats_rollup.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "ON CONFLICT (level, day, community, dim) DO UPDATE SET {}",
+        updates.join(", ")
+    )
+});
+
 static SELECT_STATS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT day, community, category, channel, unit, {} FROM case_stats_daily \
@@ -151,7 +178,7 @@ macro_rules! write_batch {
             }
             query.execute(&mut *$tx).await?;
         }
-        let mut stats: Vec<(&StatKey, &StatCounts)> = $batch.stats.0.iter().collect();
+        let mut stats: Vec<(&StatKey, &StatCounts)> = $batch.stats.cube.iter().collect();
         stats.sort_unstable_by_key(|(key, _)| *key);
         let width = 5 + StatCounts::COLUMNS.len();
         for chunk in stats.chunks(rows_per_statement(width)) {
@@ -174,6 +201,55 @@ macro_rules! write_batch {
                 for value in counts.values() {
                     query = query.bind(value);
                 }
+            }
+            query.execute(&mut *$tx).await?;
+        }
+        let mut rollups: Vec<(&RollupKey, &StatCounts)> = $batch.stats.rollup.iter().collect();
+        rollups.sort_unstable_by_key(|(key, _)| *key);
+        let width = 4 + StatCounts::COLUMNS.len();
+        for chunk in rollups.chunks(rows_per_statement(width)) {
+            let sql = multi_row_insert(
+                $numbered,
+                "case_stats_rollup",
+                &ROLLUP_COLUMNS,
+                width,
+                chunk.len(),
+                &ROLLUP_ON_CONFLICT,
+            );
+            let mut query = sqlx::query(&sql);
+            for (key, counts) in chunk {
+                query = query
+                    .bind(key.level)
+                    .bind(&key.day)
+                    .bind(&key.community)
+                    .bind(&key.dim);
+                for value in counts.values() {
+                    query = query.bind(value);
+                }
+            }
+            query.execute(&mut *$tx).await?;
+        }
+        let mut current: Vec<(&CurrentKey, &Current)> = $batch.stats.current.iter().collect();
+        current.sort_unstable_by_key(|(key, _)| *key);
+        for chunk in current.chunks(rows_per_statement(6)) {
+            let sql = multi_row_insert(
+                $numbered,
+                "case_current",
+                "community, category, channel, unit, open, overdue",
+                6,
+                chunk.len(),
+                "ON CONFLICT (community, category, channel, unit) DO UPDATE SET \
+                 open = case_current.open + excluded.open, overdue = case_current.overdue + excluded.overdue",
+            );
+            let mut query = sqlx::query(&sql);
+            for (key, counts) in chunk {
+                query = query
+                    .bind(&key.community)
+                    .bind(&key.category)
+                    .bind(&key.channel)
+                    .bind(&key.unit)
+                    .bind(counts.open)
+                    .bind(counts.overdue);
             }
             query.execute(&mut *$tx).await?;
         }
@@ -238,6 +314,8 @@ impl ViewStore {
             let mut options = SqliteOptions::from_url(url)?;
             // Views are rebuilt from the log after a power loss; no fsync per batch needed.
             options.synchronous_full = false;
+            // Statistics and lists read more pages than an event store's appends do.
+            options.cache_mib = 16;
             let (writer, readers) = open_sqlite(&options).await?;
             Ok(Self::Sqlite { writer, readers })
         } else {
@@ -337,6 +415,81 @@ impl ViewStore {
             .collect())
     }
 
+    /// Every rollup row as `(level, day, community, dim)` and its counters, ordered, without
+    /// rows whose counters are all zero (for comparing a live view with a rebuild).
+    pub async fn rollup_rows(
+        &self,
+    ) -> Result<Vec<((String, String, String, String), StatCounts)>, ProjectionError> {
+        let sql = format!(
+            "SELECT level, day, community, dim, {} FROM case_stats_rollup ORDER BY level, day, community, dim",
+            StatCounts::COLUMNS.join(", ")
+        );
+        macro_rules! rows {
+            ($pool:expr) => {
+                sqlx::query(&sql)
+                    .fetch_all($pool)
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let values = StatCounts::COLUMNS
+                            .iter()
+                            .map(|column| row.try_get::<i64, _>(*column))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok((
+                            (
+                                row.try_get(0)?,
+                                row.try_get(1)?,
+                                row.try_get(2)?,
+                                row.try_get(3)?,
+                            ),
+                            StatCounts::from_values(&values),
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            };
+        }
+        let rows = match self {
+            Self::Sqlite { readers, .. } => rows!(readers),
+            Self::Postgres(pool) => rows!(pool),
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|(_, counts)| *counts != StatCounts::default())
+            .collect())
+    }
+
+    /// Everything the views hold, for comparing a live view store with a rebuild.
+    pub async fn contents(&self) -> Result<ViewContents, ProjectionError> {
+        Ok(ViewContents {
+            summaries: self.all_summaries().await?,
+            cube: self.stats_rows().await?,
+            rollups: self.rollup_rows().await?,
+            current: self.current_rows().await?,
+        })
+    }
+
+    /// Every snapshot counter row with a non-zero count, ordered.
+    pub async fn current_rows(&self) -> Result<Vec<(CurrentKey, Current)>, ProjectionError> {
+        let sql = "SELECT community, category, channel, unit, open, overdue FROM case_current \
+                   WHERE open <> 0 OR overdue <> 0 ORDER BY community, category, channel, unit";
+        let rows: Vec<(String, String, String, String, i64, i64)> =
+            with_readers!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(community, category, channel, unit, open, overdue)| {
+                (
+                    CurrentKey {
+                        community,
+                        category,
+                        channel,
+                        unit,
+                    },
+                    Current { open, overdue },
+                )
+            })
+            .collect())
+    }
+
     /// The sum of all statistics rows whose day lies in `from..=to` (`YYYY-MM-DD`).
     pub async fn stats_total(&self, from: &str, to: &str) -> Result<StatCounts, ProjectionError> {
         let mut total = StatCounts::default();
@@ -361,7 +514,13 @@ impl ViewStore {
     /// transaction: views fed by several event stores are rebuilt from all of them.
     pub async fn reset(&self) -> Result<(), ProjectionError> {
         in_transaction!(self, tx => {
-            for table in ["case_summary", "case_stats_daily", "checkpoints"] {
+            for table in [
+                "case_summary",
+                "case_stats_daily",
+                "case_stats_rollup",
+                "case_current",
+                "checkpoints",
+            ] {
                 sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
             }
         });

@@ -275,6 +275,19 @@ async fn the_figures_agree_with_a_hand_computed_expectation() {
     assert_eq!(monday["dispatched"], 3);
     assert!(monday["open"].is_null());
 
+    // One named dimension is answered from its rollup, two from the full cube: the same
+    // figures either way.
+    let (_, rollup) = server
+        .get("/api/v1/stats?from=2026-11-23&to=2026-11-27&group_by=community&category=noise", Some(&leader))
+        .await;
+    let (_, cube) = server
+        .get("/api/v1/stats?from=2026-11-23&to=2026-11-27&group_by=community&category=noise&channel=app", Some(&leader))
+        .await;
+    assert_eq!(rollup["total"]["filed"], 2);
+    assert_eq!(rollup["total"]["rated"], 2);
+    assert_eq!(figures(&rollup["total"]), figures(&cube["total"]));
+    assert_eq!(rollup["groups"], cube["groups"]);
+
     // A council member's statistics cover their community only.
     let (_, own) = server
         .get(

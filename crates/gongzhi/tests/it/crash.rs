@@ -133,12 +133,8 @@ async fn a_projector_killed_mid_batch_resumes_from_its_checkpoint_and_applies_no
     );
     let rebuilt = ViewStore::open(&rebuilt_url).await.unwrap();
     assert_eq!(
-        views.all_summaries().await.unwrap(),
-        rebuilt.all_summaries().await.unwrap()
-    );
-    assert_eq!(
-        views.stats_rows().await.unwrap(),
-        rebuilt.stats_rows().await.unwrap()
+        views.contents().await.unwrap(),
+        rebuilt.contents().await.unwrap()
     );
     let filed: i64 = views
         .stats_rows()

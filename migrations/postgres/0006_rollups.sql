@@ -1,0 +1,58 @@
+-- Statistics answered in milliseconds at city scale (DESIGN §4). The full daily cube
+-- (case_stats_daily) has a row per day x community x category x channel x unit that saw
+-- anything: millions of rows for a million cases. Most questions name at most one of
+-- category, channel or unit, so the projector also keeps, per day and community, one
+-- rollup per such dimension ('' for none); the cube stays for questions that combine them.
+
+CREATE TABLE case_stats_rollup (
+    -- community (dim = ''), category, channel or unit
+    level               TEXT    NOT NULL,
+    day                 TEXT    NOT NULL,
+    community           TEXT    NOT NULL,
+    dim                 TEXT    NOT NULL,
+    filed               BIGINT NOT NULL DEFAULT 0,
+    dispatched          BIGINT NOT NULL DEFAULT 0,
+    resolved            BIGINT NOT NULL DEFAULT 0,
+    resolved_on_time    BIGINT NOT NULL DEFAULT 0,
+    closed              BIGINT NOT NULL DEFAULT 0,
+    response_due        BIGINT NOT NULL DEFAULT 0,
+    responded_on_time   BIGINT NOT NULL DEFAULT 0,
+    response_overdue    BIGINT NOT NULL DEFAULT 0,
+    resolution_overdue  BIGINT NOT NULL DEFAULT 0,
+    rated               BIGINT NOT NULL DEFAULT 0,
+    rated_resolved      BIGINT NOT NULL DEFAULT 0,
+    satisfied           BIGINT NOT NULL DEFAULT 0,
+    returns             BIGINT NOT NULL DEFAULT 0,
+    reopened            BIGINT NOT NULL DEFAULT 0,
+    contact_h1          BIGINT NOT NULL DEFAULT 0,
+    contact_h2          BIGINT NOT NULL DEFAULT 0,
+    contact_h4          BIGINT NOT NULL DEFAULT 0,
+    contact_h8          BIGINT NOT NULL DEFAULT 0,
+    contact_h24         BIGINT NOT NULL DEFAULT 0,
+    contact_h48         BIGINT NOT NULL DEFAULT 0,
+    contact_h72         BIGINT NOT NULL DEFAULT 0,
+    contact_h168        BIGINT NOT NULL DEFAULT 0,
+    contact_hmore       BIGINT NOT NULL DEFAULT 0,
+    resolve_h8          BIGINT NOT NULL DEFAULT 0,
+    resolve_h24         BIGINT NOT NULL DEFAULT 0,
+    resolve_h48         BIGINT NOT NULL DEFAULT 0,
+    resolve_h72         BIGINT NOT NULL DEFAULT 0,
+    resolve_h120        BIGINT NOT NULL DEFAULT 0,
+    resolve_h168        BIGINT NOT NULL DEFAULT 0,
+    resolve_h336        BIGINT NOT NULL DEFAULT 0,
+    resolve_h720        BIGINT NOT NULL DEFAULT 0,
+    resolve_hmore       BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (level, day, community, dim)
+);
+
+-- Cases open now and, of those, overdue now, per community x category x channel x unit:
+-- the snapshot figures, kept as counters so they cost a few hundred rows to sum.
+CREATE TABLE case_current (
+    community  TEXT    NOT NULL,
+    category   TEXT    NOT NULL,
+    channel    TEXT    NOT NULL,
+    unit       TEXT    NOT NULL,
+    open       BIGINT NOT NULL DEFAULT 0,
+    overdue    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (community, category, channel, unit)
+);
