@@ -99,19 +99,38 @@ fn gongzhi_binary() -> Result<PathBuf> {
     Ok(binary)
 }
 
-async fn start_server(data_dir: &Path) -> Result<Server> {
+/// Starts `gongzhi dev`, or with `raw` the raw engine (this binary's raw server).
+async fn start_server(data_dir: &Path, raw: bool) -> Result<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let child = Command::new(gongzhi_binary()?)
-        .args(["dev", "--no-demo-cases", "--rate-limit", "0", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = if raw {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args(["--raw-server-listen", &listen, "--raw-server-dir"])
+            .arg(data_dir);
+        command
+    } else {
+        let mut command = Command::new(gongzhi_binary()?);
+        command
+            .args([
+                "dev",
+                "--no-demo-cases",
+                "--rate-limit",
+                "0",
+                "--listen",
+                &listen,
+            ])
+            .arg("--data-dir")
+            .arg(data_dir);
+        command
+    };
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .context("starting gongzhi dev")?;
+        .context("starting the server")?;
     let server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
@@ -126,7 +145,7 @@ async fn start_server(data_dir: &Path) -> Result<Server> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bail!("gongzhi dev did not become ready")
+    bail!("the server did not become ready")
 }
 
 /// Stores `cases` simulated cases the way a long-running deployment would hold them: in
@@ -362,7 +381,7 @@ pub async fn run(args: &LoadArgs) -> Result<()> {
     }
     let server = match &args.url {
         Some(_) => None,
-        None => Some(start_server(&data_dir).await?),
+        None => Some(start_server(&data_dir, false).await?),
     };
     let base = args
         .url
@@ -433,5 +452,27 @@ pub async fn run(args: &LoadArgs) -> Result<()> {
         ms(stats.p99),
         ms(stats.max)
     );
+    drop(server);
+    if args.url.is_none() {
+        // The ceiling: same framework, same SQLite, one durable INSERT per request.
+        let raw_dir = dir.path().join("raw");
+        std::fs::create_dir_all(&raw_dir)?;
+        let raw = start_server(&raw_dir, true).await?;
+        let (raw_throughput, raw_saturated, _) =
+            saturate(&raw.base, "raw", args.concurrency, args.seconds).await;
+        let (raw_steady, _) = at_rate(&raw.base, "raw", args.rate, args.seconds).await;
+        println!(
+            "raw engine (axum + one SQLite FULL insert per request), same run: {:.0} concerns/s at saturation \
+             (p99 {}); at {}/s p99 {}",
+            raw_throughput,
+            ms(raw_saturated.p99),
+            args.rate,
+            ms(raw_steady.p99)
+        );
+        println!(
+            "gongzhi dev at saturation = {:.0}% of the raw engine",
+            100.0 * throughput / raw_throughput
+        );
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod append;
 mod load;
+mod raw_server;
 mod rebuild;
 
 use clap::Parser;
@@ -36,6 +37,12 @@ struct Args {
     /// Load run: cases of simulated history stored before the server starts.
     #[arg(long, default_value_t = 0)]
     history_cases: usize,
+    /// Internal: serve the raw engine of the load run on this address, then nothing else.
+    #[arg(long, hide = true)]
+    raw_server_listen: Option<std::net::SocketAddr>,
+    /// Internal: the raw engine's data folder.
+    #[arg(long, hide = true)]
+    raw_server_dir: Option<std::path::PathBuf>,
     /// Which benchmarks: append, rebuild, load (HTTP; needs the release `gongzhi` binary).
     #[arg(long, value_delimiter = ',', default_values_t = ["append".to_owned(), "rebuild".to_owned()])]
     only: Vec<String>,
@@ -47,6 +54,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let (Some(listen), Some(dir)) = (args.raw_server_listen, &args.raw_server_dir) {
+        return raw_server::serve(listen, dir).await;
+    }
     println!(
         "gongzhi-bench — {} cores, release={}",
         std::thread::available_parallelism()?.get(),

@@ -17,6 +17,8 @@ pub struct GatewayConfig {
     pub min_sample: i64,
     /// The most items a list returns per page.
     pub max_per_page: u64,
+    /// Extra lines for the start page, e.g. the demo accounts (HTML-escaped when shown).
+    pub welcome: Vec<String>,
 }
 
 impl Default for GatewayConfig {
@@ -28,6 +30,7 @@ impl Default for GatewayConfig {
             read_your_writes_timeout: Duration::from_secs(5),
             min_sample: 10,
             max_per_page: 200,
+            welcome: Vec::new(),
         }
     }
 }

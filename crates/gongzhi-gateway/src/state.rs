@@ -8,8 +8,8 @@ use gongzhi_accounts::Accounts;
 use gongzhi_domain::Directory;
 use gongzhi_service::{Clock, Commands, Policy, SecretKey};
 use gongzhi_store::Position;
-use gongzhi_views::ViewStore;
-use tokio::sync::watch;
+use gongzhi_views::{Applied, ViewStore};
+use tokio::sync::{broadcast, watch};
 
 use crate::config::GatewayConfig;
 use crate::limit::RateLimiter;
@@ -22,6 +22,8 @@ pub struct Gateway {
     pub views: ViewStore,
     /// Where the written views stand (see `Projector::committed`).
     pub committed: watch::Receiver<Position>,
+    /// The cases each write of the views changed (see `Projector::applied`).
+    pub applied: broadcast::Sender<Applied>,
     pub accounts: Accounts,
     pub directory: Arc<Directory>,
     pub policy: Arc<Policy>,

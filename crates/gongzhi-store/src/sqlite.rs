@@ -39,8 +39,8 @@ impl SqliteOptions {
         Self {
             path: path.into(),
             synchronous_full: true,
-            readers: 4,
-            cache_mib: 4,
+            readers: 2,
+            cache_mib: 2,
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::FixedOffset;
 use gongzhi_domain::CaseId;
 use gongzhi_store::{EventStore, Position, RecordedEvent, StoreError};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::error::ProjectionError;
 use crate::projection::{Batch, project};
@@ -34,6 +34,17 @@ impl Progress {
 /// statistics row touched many times is written once, while the next read goes on.
 const REBUILD_FLUSH_EVERY: usize = 200_000;
 
+/// Summaries a live projector keeps cached between batches: enough for the cases being
+/// worked on now, little enough to keep a long-running process small.
+const LIVE_CACHE: usize = 20_000;
+
+/// Summaries a rebuild keeps cached before it starts loading them back.
+const REBUILD_CACHE: usize = 200_000;
+
+/// The cases (and their versions) a written batch changed, for readers waiting to see
+/// their own writes.
+pub type Applied = Arc<[(CaseId, u64)]>;
+
 /// Follows one event store into one view store.
 pub struct Projector<S: EventStore> {
     store: Arc<S>,
@@ -52,6 +63,7 @@ pub struct Projector<S: EventStore> {
     fresh: bool,
     /// Where the written views stand, for readers waiting to see their own writes.
     committed: watch::Sender<Position>,
+    applied: broadcast::Sender<Applied>,
 }
 
 impl<S: EventStore> Projector<S> {
@@ -64,13 +76,20 @@ impl<S: EventStore> Projector<S> {
             offset,
             batch_size: 1_000,
             flush_every: 0,
-            cache_limit: 200_000,
+            cache_limit: LIVE_CACHE,
             poll: Duration::from_millis(200),
             position: None,
             batch: Batch::default(),
             fresh: false,
             committed: watch::Sender::new(Position::START),
+            applied: broadcast::Sender::new(1_024),
         }
+    }
+
+    /// Announces, after each write, the cases it changed and their versions. A reader that
+    /// falls behind by more than 1,024 writes is told it lagged and should look itself.
+    pub fn applied(&self) -> broadcast::Sender<Applied> {
+        self.applied.clone()
     }
 
     /// Follows the position up to which the views are written. A reply that waits until
@@ -151,8 +170,18 @@ impl<S: EventStore> Projector<S> {
 
     /// Writes what has been applied, with the checkpoint.
     async fn flush(&mut self) -> Result<(), ProjectionError> {
+        let changed: Option<Applied> = (self.applied.receiver_count() > 0).then(|| {
+            self.batch
+                .dirty
+                .iter()
+                .map(|id| (*id, self.batch.summaries[id].version))
+                .collect()
+        });
         if let Err(error) = self.views.commit(&mut self.batch, &self.consumer).await {
             return Err(self.forget(error));
+        }
+        if let Some(changed) = changed.filter(|c| !c.is_empty()) {
+            let _ = self.applied.send(changed);
         }
         let written = self.batch.base;
         self.committed
@@ -245,6 +274,7 @@ impl<S: EventStore> Projector<S> {
         self.position = Some(Position::START);
         self.fresh = true;
         let live_flush_every = std::mem::replace(&mut self.flush_every, REBUILD_FLUSH_EVERY);
+        let live_cache = std::mem::replace(&mut self.cache_limit, REBUILD_CACHE);
         let started = Instant::now();
         let applied = self
             .catch_up_with(|applied| {
@@ -256,6 +286,7 @@ impl<S: EventStore> Projector<S> {
             })
             .await;
         self.flush_every = live_flush_every;
+        self.cache_limit = live_cache;
         self.fresh = false;
         applied
     }

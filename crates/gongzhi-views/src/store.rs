@@ -314,8 +314,10 @@ impl ViewStore {
             let mut options = SqliteOptions::from_url(url)?;
             // Views are rebuilt from the log after a power loss; no fsync per batch needed.
             options.synchronous_full = false;
-            // Statistics and lists read more pages than an event store's appends do.
-            options.cache_mib = 16;
+            // Lists, case pages and statistics are read by many requests at once, and they
+            // read more pages than an event store's appends do.
+            options.readers = 4;
+            options.cache_mib = 8;
             let (writer, readers) = open_sqlite(&options).await?;
             Ok(Self::Sqlite { writer, readers })
         } else {

@@ -117,6 +117,27 @@ pub async fn create_accounts(
     Ok(created)
 }
 
+/// The demo accounts for the start page: those made at this start, or a reminder of them.
+pub fn welcome_lines(created: &[DemoAccount]) -> Vec<String> {
+    if created.is_empty() {
+        return vec![format!(
+            "hotline, council, handler, handler2, leader, admin — 首次启动时创建 made at the first start, password {DEMO_PASSWORD}"
+        )];
+    }
+    created
+        .iter()
+        .map(|a| {
+            format!(
+                "{} — {} ({}), {} — password {DEMO_PASSWORD}",
+                a.username,
+                a.role.as_str(),
+                a.scope,
+                a.display_name
+            )
+        })
+        .collect()
+}
+
 /// What a newcomer reads when `gongzhi dev` is ready.
 pub fn print_welcome(
     address: SocketAddr,

@@ -152,16 +152,21 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         Arc::clone(&config.clock),
         Arc::clone(&policy),
     );
+    let mut gateway_config = config.gateway;
+    if config.demo_accounts {
+        gateway_config.welcome = demo::welcome_lines(&demo_accounts);
+    }
     let state = AppState::new(Gateway {
         commands,
         views: views.clone(),
         committed: projector.committed(),
+        applied: projector.applied(),
         accounts,
         directory: Arc::new(data.directory.clone()),
         policy,
         clock: config.clock,
         secret_key,
-        config: config.gateway,
+        config: gateway_config,
     });
     Ok(Node {
         state,

@@ -177,6 +177,17 @@ async fn a_session_ends_at_logout_and_bad_credentials_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
     let server = Server::start(dir.path(), clock).await;
+    // The start page names the demo accounts a newcomer can sign in with.
+    let page = server
+        .client
+        .get(&server.base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("共治") && page.contains("leader") && page.contains(super::PASSWORD));
     let (status, body) = server
         .post(
             "/api/v1/sessions",

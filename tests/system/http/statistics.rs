@@ -278,7 +278,10 @@ async fn the_figures_agree_with_a_hand_computed_expectation() {
     // One named dimension is answered from its rollup, two from the full cube: the same
     // figures either way.
     let (_, rollup) = server
-        .get("/api/v1/stats?from=2026-11-23&to=2026-11-27&group_by=community&category=noise", Some(&leader))
+        .get(
+            "/api/v1/stats?from=2026-11-23&to=2026-11-27&group_by=community&category=noise",
+            Some(&leader),
+        )
         .await;
     let (_, cube) = server
         .get("/api/v1/stats?from=2026-11-23&to=2026-11-27&group_by=community&category=noise&channel=app", Some(&leader))

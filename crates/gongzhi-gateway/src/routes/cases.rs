@@ -11,6 +11,7 @@ use gongzhi_domain::{CaseEvent, CaseId, Command, IntakeCommand, Role, TrackingCo
 use gongzhi_service::{CommandOutcome, Filing, RequestMeta};
 use gongzhi_views::{CaseFilter, CaseSummary};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -70,21 +71,33 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 
 /// Waits until the views show the case at `version` (or later), so the caller reads its
 /// own write. The views follow the projector's replica, which the command's event reaches
-/// through the bus; each time the projector commits, the summary is looked at again.
+/// through the bus; the projector announces the cases each write changed.
 pub(crate) async fn wait_visible(state: &SharedState, case_id: CaseId, version: u64) {
     let started = Instant::now();
-    let mut committed = state.gateway.committed.clone();
+    // Listen before looking, so a write between the two is not missed.
+    let mut applied = state.gateway.applied.subscribe();
     let views = &state.gateway.views;
+    let shown = async || matches!(views.summary(case_id).await, Ok(Some(summary)) if summary.version >= version);
     let reached = tokio::time::timeout(state.gateway.config.read_your_writes_timeout, async {
+        if shown().await {
+            return;
+        }
         loop {
-            committed.borrow_and_update();
-            match views.summary(case_id).await {
-                Ok(Some(summary)) if summary.version >= version => return,
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "reading a summary to confirm a write"),
-            }
-            if committed.changed().await.is_err() {
-                return;
+            match applied.recv().await {
+                Ok(changed) => {
+                    if changed
+                        .iter()
+                        .any(|(id, v)| *id == case_id && *v >= version)
+                    {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if shown().await {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     })

@@ -2,6 +2,7 @@
 
 mod cases;
 mod directory;
+mod home;
 mod ops;
 mod sessions;
 pub(crate) mod stats;
@@ -83,6 +84,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/directory", get(directory))
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/", get(home::home))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
