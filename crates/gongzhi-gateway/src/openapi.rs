@@ -14,7 +14,7 @@ use crate::routes::docs::*;
             Errors are `{\"error\": {\"code\", \"message\"}}`.",
     ),
     paths(
-        login, logout, current, file_concern, list, get, events, act, track, stats, directory,
+        login, logout, current, file_concern, list, get, events, act, act_by_code, track, stats, directory,
         healthz, readyz, metrics
     ),
     components(schemas(

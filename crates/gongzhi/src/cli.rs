@@ -9,7 +9,12 @@ use gongzhi_service::Stores;
 
 /// 共治 Gongzhi — 民生诉求办理 / resident concerns, from filing to the resident's rating.
 #[derive(Debug, Parser)]
-#[command(version, propagate_version = true)]
+#[command(
+    version,
+    propagate_version = true,
+    after_help = "日志 Logs go to standard error: RUST_LOG sets the level (default warn,gongzhi=info), \
+                  GONGZHI_LOG_FORMAT=json writes one JSON object per line."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

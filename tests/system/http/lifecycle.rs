@@ -5,8 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Server, call, concern, id};
-use crate::support::cst;
+use super::{Options, Server, call, concern, id};
+use crate::support::{Backend, cst};
 use gongzhi_service::ManualClock;
 use std::sync::Arc;
 
@@ -26,9 +26,18 @@ fn statuses(events: &Value) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_concern_goes_from_filing_to_a_satisfied_close() {
+    a_concern_goes_from_filing_to_a_satisfied_close_on(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_goes_from_filing_to_a_satisfied_close_on_postgres() {
+    a_concern_goes_from_filing_to_a_satisfied_close_on(Some(&Backend::postgres())).await;
+}
+
+async fn a_concern_goes_from_filing_to_a_satisfied_close_on(backend: Option<&Backend>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start(dir.path(), clock.clone()).await;
+    let server = Server::start_on(dir.path(), backend, clock.clone(), &Options::default()).await;
     let council = server.login("council").await;
     let handler = server.login("handler").await;
     let other_handler = server.login("handler2").await;
@@ -144,14 +153,16 @@ async fn a_concern_goes_from_filing_to_a_satisfied_close() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    let (status, _) = server
+    // With only what the receipt says: the tracking code and the secret, typed in lower case.
+    let (status, rated) = server
         .post(
-            &format!("/api/v1/cases/{case}/feedback"),
+            &format!("/api/v1/track/{code}/feedback"),
             None,
             json!({"satisfaction": "unsatisfied", "resolved": false, "tracking_secret": secret.to_lowercase()}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "{rated}");
+    assert_eq!(rated["case_id"], case.as_str());
     clock.set(cst(11, 26, 9, 0));
     let reopened = server
         .act(

@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::support::Backend;
+
 pub const PASSWORD: &str = gongzhi::demo::DEMO_PASSWORD;
 
 /// A running embedded node.
@@ -46,12 +48,20 @@ impl Default for Options {
     }
 }
 
-pub fn config(data_dir: &Path, clock: Arc<ManualClock>, options: &Options) -> EmbeddedConfig {
-    let url = |name: &str| {
-        format!(
+/// The node's configuration, with its databases in `data_dir` or, when `backend` is given,
+/// in that backend (a schema per service on PostgreSQL).
+pub fn config(
+    data_dir: &Path,
+    backend: Option<&Backend>,
+    clock: Arc<ManualClock>,
+    options: &Options,
+) -> EmbeddedConfig {
+    let url = |name: &str| match backend {
+        Some(backend) => backend.url(name),
+        None => format!(
             "sqlite://{}",
             data_dir.join(format!("{name}.sqlite")).display()
-        )
+        ),
     };
     EmbeddedConfig {
         data_dir: data_dir.to_owned(),
@@ -82,7 +92,16 @@ impl Server {
     }
 
     pub async fn start_with(data_dir: &Path, clock: Arc<ManualClock>, options: &Options) -> Self {
-        let node = embedded::start(config(data_dir, Arc::clone(&clock), options))
+        Self::start_on(data_dir, None, clock, options).await
+    }
+
+    pub async fn start_on(
+        data_dir: &Path,
+        backend: Option<&Backend>,
+        clock: Arc<ManualClock>,
+        options: &Options,
+    ) -> Self {
+        let node = embedded::start(config(data_dir, backend, Arc::clone(&clock), options))
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -447,11 +447,67 @@ pub async fn act(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ActionOut>, ApiError> {
     let Path((case_id, action_name)) = path?;
-    let expected_version = if_match(&headers)?;
-    let idempotency_key = idempotency_key(&headers)?;
+    act_on(
+        &state,
+        &caller,
+        CaseId::from_uuid(case_id),
+        &action_name,
+        &headers,
+        raw,
+    )
+    .await
+}
+
+/// A resident rates or withdraws with what they were given at filing: the tracking code
+/// and secret (`tracking_secret` in the body), no account and no case id needed.
+#[utoipa::path(post, path = "/api/v1/track/{tracking_code}/{action}", tag = "cases",
+    params(("tracking_code" = String, Path, example = "SY-2611-7K3Q"), ("action" = String, Path, description = "feedback or withdraw")),
+    request_body(content = serde_json::Value, description = "The feedback or withdraw body, with tracking_secret"),
+    responses((status = 200, body = ActionOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn act_by_code(
+    State(state): State<SharedState>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<ActionOut>, ApiError> {
+    let Path((code, action_name)) = path?;
+    if !matches!(action_name.as_str(), "feedback" | "withdraw") {
+        return Err(ApiError::not_found(format!(
+            "no action '{action_name}' by tracking code; residents may rate (feedback) or withdraw"
+        )));
+    }
+    let code = TrackingCode::parse(&code)?;
+    let summary = state
+        .gateway
+        .views
+        .by_tracking_code(code.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no concern {code} / 查无此诉求")))?;
+    // Always as the resident: a staff session does not stand in for the secret here.
+    act_on(
+        &state,
+        &Caller::Anonymous,
+        summary.case_id,
+        &action_name,
+        &headers,
+        raw,
+    )
+    .await
+}
+
+async fn act_on(
+    state: &SharedState,
+    caller: &Caller,
+    case_id: CaseId,
+    action_name: &str,
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<ActionOut>, ApiError> {
+    let expected_version = if_match(headers)?;
+    let idempotency_key = idempotency_key(headers)?;
     let directory = &state.gateway.directory;
-    let action = bodies::action(directory, state.offset, &action_name, &body(raw)?)?;
-    let case_id = CaseId::from_uuid(case_id);
+    let action = bodies::action(directory, state.offset, action_name, &body(raw)?)?;
     let summary = state.gateway.views.summary(case_id).await?;
     match caller.user() {
         Some(user) => {
@@ -461,7 +517,7 @@ pub async fn act(
             scope::check(directory, user, summary)?;
         }
         None => {
-            if !matches!(action_name.as_str(), "feedback" | "withdraw") {
+            if !matches!(action_name, "feedback" | "withdraw") {
                 return Err(ApiError::Unauthorized(format!(
                     "sign in to {action_name} a case; residents may only rate or withdraw / 请先登录"
                 )));
@@ -519,7 +575,7 @@ pub async fn act(
         seen_version: summary.as_ref().map(|s| s.version),
         ..RequestMeta::default()
     };
-    let outcome = run_command(&state, case_id, &caller, &action.command, &meta).await?;
+    let outcome = run_command(state, case_id, caller, &action.command, &meta).await?;
     Ok(Json(ActionOut {
         case_id: outcome.case_id.as_uuid(),
         version: outcome.version,

@@ -24,7 +24,7 @@ use crate::state::SharedState;
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub(crate) use cases::{act, events, file_concern, get as get_case, list};
+pub(crate) use cases::{act, act_by_code, events, file_concern, get as get_case, list};
 pub(crate) use directory::directory;
 pub(crate) use ops::{healthz, metrics, readyz};
 pub(crate) use sessions::{current, login, logout};
@@ -33,7 +33,7 @@ pub(crate) use track::track;
 
 pub(crate) mod docs {
     pub use super::cases::{
-        __path_act, __path_events, __path_file_concern, __path_get, __path_list,
+        __path_act, __path_act_by_code, __path_events, __path_file_concern, __path_get, __path_list,
     };
     pub use super::directory::__path_directory;
     pub use super::ops::{__path_healthz, __path_metrics, __path_readyz};
@@ -81,6 +81,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/cases/{case_id}/events", get(events))
         .route("/api/v1/cases/{case_id}/{action}", post(act))
         .route("/api/v1/track/{tracking_code}", get(track))
+        .route("/api/v1/track/{tracking_code}/{action}", post(act_by_code))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/directory", get(directory))
         .route("/api/v1/openapi.json", get(openapi::document))

@@ -185,3 +185,67 @@ async fn a_server_killed_while_filing_loses_no_acknowledged_concern() {
     assert_eq!(contents.summaries.len() as u64, total);
     assert_eq!(contents, rebuilt.contents().await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_an_account_with_the_password_on_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let add = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gongzhi"))
+            .args(["admin", "--data-dir"])
+            .arg(dir.path())
+            .args(["user", "add"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"correct horse battery\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let added = add(&[
+        "--username",
+        "li.ming",
+        "--role",
+        "council",
+        "--area",
+        "shilong",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let refused = add(&[
+        "--username",
+        "wang",
+        "--role",
+        "council",
+        "--area",
+        "atlantis",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("'atlantis' is not an area"));
+    let refused = add(&["--username", "zhao", "--role", "handler"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("handler account needs --unit"));
+
+    let accounts = gongzhi_accounts::Accounts::open(&format!(
+        "sqlite://{}",
+        dir.path().join("accounts.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let user = accounts
+        .verify("li.ming", "correct horse battery")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.area.unwrap().as_str(), "shilong");
+    assert_eq!(accounts.count().await.unwrap(), 1);
+}
