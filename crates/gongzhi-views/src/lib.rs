@@ -14,7 +14,7 @@ mod summary;
 pub use error::ProjectionError;
 pub use projection::{Batch, project};
 pub use projector::{Applied, Progress, Projector};
-pub use query::{CaseFilter, CurrentCounts, GroupBy, StatsQuery};
+pub use query::{CaseFilter, CurrentCounts, GroupBy, ListOrder, StatsQuery};
 pub use stats::{
     CONTACT_HOURS, Current, CurrentKey, RESOLVE_HOURS, StatCounts, StatKey, bucket_median,
 };

@@ -28,8 +28,34 @@ pub struct CaseFilter {
     pub overdue: Option<bool>,
     /// Matches the tracking code exactly or a part of the title.
     pub q: Option<String>,
+    pub order: ListOrder,
     pub offset: u64,
     pub limit: u64,
+}
+
+/// How a list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Newest filing first.
+    #[default]
+    Newest,
+    /// Oldest filing first.
+    Oldest,
+    /// A work queue: overdue first, then the earliest deadline, then the oldest filing.
+    Queue,
+}
+
+impl ListOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Newest => " ORDER BY filed_at DESC, case_id",
+            Self::Oldest => " ORDER BY filed_at, case_id",
+            Self::Queue => {
+                " ORDER BY overdue DESC, CASE WHEN next_deadline IS NULL THEN 1 ELSE 0 END, \
+                 next_deadline, filed_at, case_id"
+            }
+        }
+    }
 }
 
 /// The dimension statistics are grouped by.
@@ -303,7 +329,8 @@ impl ViewStore {
             with_builder!(self, "SELECT doc FROM case_summary", |query, pool| {
                 case_conditions(&mut query, filter);
                 query
-                    .push(" ORDER BY filed_at DESC, case_id LIMIT ")
+                    .push(filter.order.sql())
+                    .push(" LIMIT ")
                     .push(filter.limit)
                     .push(" OFFSET ")
                     .push(filter.offset);

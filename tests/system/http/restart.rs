@@ -36,6 +36,9 @@ async fn a_deadline_that_passes_while_the_server_is_down_is_recorded_once_after_
         .await;
     let summary = server.case(&council, &case).await;
     assert_eq!(summary["overdue"], false);
+    // A later concern, still waiting for triage.
+    clock.set(cst(11, 23, 9, 30));
+    let later = id(&server.file(None, concern("shilong", "楼道灯坏")).await);
     server.stop().await;
 
     // Urgent: contact within 2 hours, resolve within a day. The server is down for two days.
@@ -67,6 +70,11 @@ async fn a_deadline_that_passes_while_the_server_is_down_is_recorded_once_after_
         .get("/api/v1/cases?overdue=true", Some(&council))
         .await;
     assert_eq!(list["total"], 1);
+    // The council's queue puts the overdue case first; the plain list the newest.
+    let (_, queue) = server.get("/api/v1/cases?sort=queue", Some(&council)).await;
+    assert_eq!(queue["items"][0]["case_id"], case.as_str());
+    let (_, newest) = server.get("/api/v1/cases", Some(&council)).await;
+    assert_eq!(newest["items"][0]["case_id"], later.as_str());
     server.stop().await;
 }
 

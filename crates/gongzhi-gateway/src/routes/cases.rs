@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use gongzhi_domain::{CaseEvent, CaseId, Command, IntakeCommand, Role, TrackingCode};
 use gongzhi_service::{CommandOutcome, Filing, RequestMeta};
-use gongzhi_views::{CaseFilter, CaseSummary};
+use gongzhi_views::{CaseFilter, CaseSummary, ListOrder};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use utoipa::IntoParams;
@@ -239,6 +239,8 @@ pub struct ListQuery {
     pub overdue: Option<bool>,
     /// A tracking code, or words from the title.
     pub q: Option<String>,
+    /// newest (default), oldest, or queue: overdue first, then the nearest deadline.
+    pub sort: Option<String>,
     /// From 1.
     pub page: Option<u64>,
     pub per_page: Option<u64>,
@@ -312,6 +314,17 @@ pub async fn list(
             let q = q.trim();
             TrackingCode::parse(q).map_or_else(|_| q.to_owned(), |code| code.to_string())
         }),
+        order: match query.sort.as_deref() {
+            None | Some("newest") => ListOrder::Newest,
+            Some("oldest") => ListOrder::Oldest,
+            Some("queue") => ListOrder::Queue,
+            Some(other) => {
+                return Err(ApiError::invalid_field(
+                    "sort",
+                    format!("'{other}' is not one of newest, oldest, queue"),
+                ));
+            }
+        },
         offset: (page - 1) * per_page,
         limit: per_page,
         ..CaseFilter::default()
