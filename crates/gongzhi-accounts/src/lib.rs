@@ -181,7 +181,10 @@ impl Accounts {
             }
             _ => {}
         }
-        let hash = hash_password(&account.password)?;
+        let password = account.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| AccountError::Hash(e.to_string()))??;
         let sql = "INSERT INTO accounts (username, password_hash, role, area, unit, display_name, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING";
         let inserted = on_pool!(self, writer, pool => sqlx::query(sql)
@@ -216,14 +219,18 @@ impl Accounts {
     ) -> Result<Option<User>, AccountError> {
         let sql = "SELECT username, role, area, unit, display_name, password_hash FROM accounts WHERE username = $1";
         let row: Option<AccountWithHash> = on_pool!(self, readers, pool => sqlx::query_as(sql).bind(username).fetch_optional(pool).await?);
-        let Some((username, role, area, unit, display_name, hash)) = row else {
-            // Spend the same time as a real check, so timing does not reveal accounts.
-            let _ = check_password(password, DUMMY_HASH);
+        let known = row.is_some();
+        // An unknown user costs the same as a real check, so timing does not reveal accounts.
+        let hash = row.as_ref().map_or(DUMMY_HASH.to_owned(), |r| r.5.clone());
+        let password = password.to_owned();
+        // Argon2 takes tens of milliseconds of CPU on purpose: off the async workers.
+        let matches = tokio::task::spawn_blocking(move || check_password(&password, &hash))
+            .await
+            .map_err(|e| AccountError::Hash(e.to_string()))?;
+        let Some((username, role, area, unit, display_name, _)) = row.filter(|_| known && matches)
+        else {
             return Ok(None);
         };
-        if !check_password(password, &hash) {
-            return Ok(None);
-        }
         Ok(to_user((username, role, area, unit, display_name)))
     }
 

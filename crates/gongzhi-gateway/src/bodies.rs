@@ -1,7 +1,7 @@
 //! Request bodies of DESIGN §6 and their translation into domain commands. Codes are
 //! checked against the directory here; text sizes and the rules are the domain's.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use gongzhi_domain::{
     AreaLevel, AssignmentCommand, CaseId, Channel, Code, Command, Contact, ContactVia, Directory,
     FileConcern, IntakeCommand, Location, Outcome, Priority, Reporter, ResolutionCommand,
@@ -506,16 +506,23 @@ pub fn instant(
         .ok_or_else(|| ApiError::invalid_field(field, "is not a time that exists"))
 }
 
-/// The local date a `from`/`to` value names.
+/// The local date a `from`/`to` value names, between the years 2000 and 2200.
 pub fn local_date(
     field: &str,
     value: &str,
     offset: chrono::FixedOffset,
 ) -> Result<NaiveDate, ApiError> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        return Ok(at.with_timezone(&offset).date_naive());
+    let date = match DateTime::parse_from_rfc3339(value) {
+        Ok(at) => at.with_timezone(&offset).date_naive(),
+        Err(_) => NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+            ApiError::invalid_field(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
+        })?,
+    };
+    if !(2000..=2200).contains(&date.year()) {
+        return Err(ApiError::invalid_field(
+            field,
+            "must lie between the years 2000 and 2200",
+        ));
     }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid_field(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
-    })
+    Ok(date)
 }

@@ -4,14 +4,32 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Addresses tracked before idle buckets are swept.
 const SWEEP_AT: usize = 10_000;
 
 pub struct RateLimiter {
     per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+struct Buckets {
+    by_client: HashMap<IpAddr, Bucket>,
+    swept: Instant,
+}
+
+/// The client an address stands for: an IPv6 host usually holds a whole /64, so that is
+/// what is limited; an IPv4 address is one client.
+fn client(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+        v4 => v4,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +43,10 @@ impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                by_client: HashMap::new(),
+                swept: Instant::now(),
+            }),
         }
     }
 
@@ -37,11 +58,17 @@ impl RateLimiter {
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= SWEEP_AT {
+        // Full buckets carry no information; dropping them at most every ten seconds keeps
+        // the map small without a sweep per request.
+        if buckets.by_client.len() >= SWEEP_AT
+            && now.duration_since(buckets.swept) >= Duration::from_secs(10)
+        {
+            buckets.swept = now;
             buckets
+                .by_client
                 .retain(|_, b| now.duration_since(b.updated).as_secs_f64() * per_second < capacity);
         }
-        let bucket = buckets.entry(address).or_insert(Bucket {
+        let bucket = buckets.by_client.entry(client(address)).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
@@ -59,8 +86,6 @@ impl RateLimiter {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -75,6 +100,17 @@ mod tests {
         assert_eq!(limiter.check(flood, now), Err(1));
         assert_eq!(limiter.check(other, now), Ok(()));
         assert_eq!(limiter.check(flood, now + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64_prefix() {
+        let limiter = RateLimiter::new(2);
+        let now = Instant::now();
+        let first: IpAddr = "2001:db8::1".parse().unwrap();
+        let rotated: IpAddr = "2001:db8::beef".parse().unwrap();
+        assert_eq!(limiter.check(first, now), Ok(()));
+        assert_eq!(limiter.check(rotated, now), Ok(()));
+        assert!(limiter.check(first, now).is_err());
     }
 
     #[test]

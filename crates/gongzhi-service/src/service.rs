@@ -277,11 +277,19 @@ impl<S: EventStore> CaseService<S> {
                 });
             }
             Err(AppendError::Store(error)) => return Err(error.into()),
-            Err(
-                error @ (AppendError::DuplicateEvent(_)
-                | AppendError::Empty
-                | AppendError::KeyTaken),
-            ) => {
+            // The key was claimed meanwhile by an append to another stream: a retry of a
+            // filing racing its original (answered with the original), or a reuse.
+            Err(AppendError::KeyTaken) => {
+                let key = meta.idempotency_key.as_deref().unwrap_or_default();
+                let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+                return match self.store.find_idempotent(key).await? {
+                    Some(original) => self.replayed(case_id, key, original, filing).await,
+                    None => Err(CommandError::IdempotencyKeyReused {
+                        key: key.to_owned(),
+                    }),
+                };
+            }
+            Err(error @ (AppendError::DuplicateEvent(_) | AppendError::Empty)) => {
                 unreachable!("fresh event ids and a non-empty decision: {error}")
             }
         };

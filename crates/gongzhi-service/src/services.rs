@@ -2,11 +2,15 @@
 //! projector's replica (the log the views are projected from), wired as embedded mode
 //! wires them: every context keeps a replica of the other two, the log of all three.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
-use gongzhi_domain::{Actor, CaseId, Command, Context};
+use gongzhi_domain::{Actor, CaseId, Command, Context, IntakeCommand};
 use gongzhi_store::{EventStore, Position};
+use tokio::sync::OwnedMutexGuard;
 
+use crate::causal::Seen;
 use crate::clock::Clock;
 use crate::commands::{BoxFuture, Commands, HistoryEntry};
 use crate::error::CommandError;
@@ -80,12 +84,49 @@ impl<S: EventStore + Clone> Stores<S> {
     }
 }
 
+/// How long a command waits for its context's replica of a case to catch up with the
+/// other contexts' stores before it gives up with 503 (retrying with the same
+/// idempotency key is safe).
+const CATCH_UP: Duration = Duration::from_secs(2);
+
 /// The three services behind the one door the gateway uses.
+///
+/// Commands on one case are carried out one at a time, each after its context's replica
+/// has caught up with everything the other contexts hold of the case. So two concurrent
+/// commands in different contexts (a withdrawal racing a dispatch) cannot both be decided
+/// on the same state: the second sees the first, and every pair of a case's events is
+/// causally ordered, so every replica holds them in the same order. The lock lives in
+/// this process: embedded mode. Across processes it becomes a per-case lease.
 pub struct ContextServices<S: EventStore> {
     intake: CaseService<S>,
     assignment: CaseService<S>,
     resolution: CaseService<S>,
-    log: S,
+    stores: Stores<S>,
+    locks: CaseLocks,
+}
+
+/// One lock per case with commands under way; a case's entry goes when its last holder
+/// is done.
+#[derive(Default)]
+struct CaseLocks(Mutex<HashMap<CaseId, Weak<tokio::sync::Mutex<()>>>>);
+
+impl CaseLocks {
+    async fn lock(&self, case_id: CaseId) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(lock) = locks.get(&case_id).and_then(Weak::upgrade) {
+                lock
+            } else {
+                if locks.len() > 1_024 {
+                    locks.retain(|_, lock| lock.strong_count() > 0);
+                }
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(case_id, Arc::downgrade(&lock));
+                lock
+            }
+        };
+        lock.lock_owned().await
+    }
 }
 
 impl<S: EventStore + Clone> ContextServices<S> {
@@ -102,7 +143,48 @@ impl<S: EventStore + Clone> ContextServices<S> {
             intake: service(Context::Intake),
             assignment: service(Context::Assignment),
             resolution: service(Context::Resolution),
-            log: stores.log.clone(),
+            stores: stores.clone(),
+            locks: CaseLocks::default(),
+        }
+    }
+
+    /// Waits until `local`'s replica of the case holds every event the other contexts'
+    /// stores hold of it (their inboxes deliver them; this only waits).
+    async fn catch_up(&self, case_id: CaseId, local: Context) -> Result<(), CommandError> {
+        let id = [case_id.as_uuid()];
+        let mut wanted = Seen::default();
+        for origin in Context::ALL.into_iter().filter(|o| *o != local) {
+            for (_, context, count) in self.stores.of(origin).count_by_context(&id).await? {
+                if context == origin.as_str() {
+                    wanted.set(origin, count);
+                }
+            }
+        }
+        let store = self.stores.of(local);
+        let deadline = Instant::now() + CATCH_UP;
+        let mut appended = store.appended();
+        loop {
+            appended.borrow_and_update();
+            let mut held = Seen::default();
+            for (_, context, count) in store.count_by_context(&id).await? {
+                if let Some(context) = Context::parse(&context) {
+                    held.set(context, count);
+                }
+            }
+            let behind = Context::ALL
+                .into_iter()
+                .any(|origin| origin != local && held.get(origin) < wanted.get(origin));
+            if !behind {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(CommandError::Unavailable(format!(
+                    "the {} service has not yet received the other services' events of case \
+                     {case_id}; retry with the same Idempotency-Key",
+                    local.as_str()
+                )));
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(20), appended.changed()).await;
         }
     }
 
@@ -123,16 +205,22 @@ impl<S: EventStore + Clone> Commands for ContextServices<S> {
         command: &'a Command,
         meta: &'a RequestMeta,
     ) -> BoxFuture<'a, Result<CommandOutcome, CommandError>> {
-        Box::pin(
+        Box::pin(async move {
+            let _one_at_a_time = self.locks.lock(case_id).await;
+            let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+            if !filing {
+                self.catch_up(case_id, command.context()).await?;
+            }
             self.service(command.context())
-                .execute(case_id, actor, command, meta),
-        )
+                .execute(case_id, actor, command, meta)
+                .await
+        })
     }
 
     /// From the projector's replica: all three contexts, causes before effects.
     fn history(&self, case_id: CaseId) -> BoxFuture<'_, Result<Vec<HistoryEntry>, CommandError>> {
         Box::pin(async move {
-            let stored = self.log.read_stream(case_id.as_uuid()).await?;
+            let stored = self.stores.log.read_stream(case_id.as_uuid()).await?;
             Ok(stored.into_iter().map(HistoryEntry::from).collect())
         })
     }

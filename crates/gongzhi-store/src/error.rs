@@ -44,8 +44,9 @@ pub enum AppendError {
     DuplicateEvent(Uuid),
     #[error("an append must carry at least one event")]
     Empty,
-    /// In a batch, an idempotency key that an earlier append already used.
-    #[error("an idempotency key in the batch was already used")]
+    /// The idempotency key was claimed by an append to another stream (or, in a batch, by
+    /// an earlier append); nothing was written.
+    #[error("the idempotency key was already used by another append")]
     KeyTaken,
     #[error(transparent)]
     Store(#[from] StoreError),

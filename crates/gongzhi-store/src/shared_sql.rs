@@ -176,9 +176,9 @@ macro_rules! shared_append_outcomes {
                 (InTransaction::Written(appended), _) => Ok(appended),
                 (_, Some(original)) => Ok(original),
                 (InTransaction::Conflict, None) => Err(self.conflict(request).await),
-                (InTransaction::KeyTaken, None) => Err(AppendError::Store(StoreError::Database(
-                    sqlx::Error::RowNotFound,
-                ))),
+                // The key is taken by an append to another stream: the caller decides
+                // whether that is a retry (a filing) or a reuse.
+                (InTransaction::KeyTaken, None) => Err(AppendError::KeyTaken),
             }
         }
     };

@@ -38,6 +38,10 @@ pub struct DevArgs {
     /// 不生成演示工单 Do not generate the 90-day demo history.
     #[arg(long)]
     pub no_demo_cases: bool,
+    /// 不建演示账号 Do not create the demo accounts (password gongzhi-demo) on first start;
+    /// add real ones with `gongzhi admin user add`.
+    #[arg(long)]
+    pub no_demo_accounts: bool,
     /// 演示工单数 Cases in the demo history.
     #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
     pub demo_cases: u64,

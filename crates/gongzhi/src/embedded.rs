@@ -266,7 +266,7 @@ pub async fn dev(args: crate::cli::DevArgs) -> Result<()> {
         } else {
             args.demo_cases as usize
         },
-        demo_accounts: true,
+        demo_accounts: !args.no_demo_accounts,
         gateway: GatewayConfig {
             rate_limit_per_minute: args.rate_limit,
             ..GatewayConfig::default()

@@ -63,6 +63,18 @@ async fn a_concern_goes_from_filing_to_a_satisfied_close_on(backend: Option<&Bac
         retried, first,
         "a retry answers exactly as the first request did"
     );
+    // The same key with another concern gets no one else's receipt.
+    let (status, reused) = server
+        .send(
+            Method::POST,
+            "/api/v1/concerns",
+            None,
+            Some(concern("shilong", "别的诉求")),
+            &key,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reused}");
+    assert!(reused.get("tracking_secret").is_none());
     let case = id(&first);
     let secret = first["tracking_secret"].as_str().unwrap().to_owned();
     let code = first["tracking_code"].as_str().unwrap().to_owned();
@@ -390,4 +402,77 @@ async fn of_two_concurrent_dispatches_exactly_one_wins() {
         assert_eq!(dispatches, 1, "round {round}");
     }
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_racing_a_dispatch_in_another_context_lets_exactly_one_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
+    let server = Server::start(dir.path(), clock).await;
+    let council = server.login("council").await;
+    for round in 0..5 {
+        let filed = server
+            .file(None, concern("shilong", &format!("占道经营 {round}")))
+            .await;
+        let case = id(&filed);
+        let triaged = server
+            .act(
+                &council,
+                &case,
+                "triage",
+                json!({"category": "parking", "priority": "normal"}),
+            )
+            .await;
+        let version = triaged["version"].to_string();
+        let seen = [("If-Match", version.as_str())];
+        // Intake (the resident) and assignment (the council) at once, both on version 2.
+        let withdraw = json!({"reason": "已解决", "tracking_secret": filed["tracking_secret"]});
+        let (to_withdraw, to_dispatch) = (
+            format!("/api/v1/cases/{case}/withdraw"),
+            format!("/api/v1/cases/{case}/dispatch"),
+        );
+        let (a, b) = tokio::join!(
+            server.send(Method::POST, &to_withdraw, None, Some(withdraw), &seen),
+            server.send(
+                Method::POST,
+                &to_dispatch,
+                Some(&council),
+                Some(json!({"unit": "traffic-police"})),
+                &seen
+            ),
+        );
+        let mut codes = [a.0, b.0];
+        codes.sort();
+        assert_eq!(
+            codes,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "round {round}: {a:?} {b:?}"
+        );
+    }
+    let (_, list) = server
+        .get("/api/v1/cases?per_page=10", Some(&council))
+        .await;
+    server.stop().await;
+    // Every store holds each case's events in the same order: no replica disagrees.
+    let mut orders = Vec::new();
+    for name in ["intake", "assignment", "resolution", "projector"] {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join(format!("{name}.sqlite")).display()
+        );
+        let store = gongzhi_store::connect(&url).await.unwrap();
+        let mut order = Vec::new();
+        for item in list["items"].as_array().unwrap() {
+            let id: uuid::Uuid = item["case_id"].as_str().unwrap().parse().unwrap();
+            let stream = gongzhi_store::EventStore::read_stream(&store, id)
+                .await
+                .unwrap();
+            order.push(stream.iter().map(|e| e.event_id).collect::<Vec<_>>());
+        }
+        orders.push(order);
+    }
+    assert!(
+        orders.windows(2).all(|w| w[0] == w[1]),
+        "replicas disagree on an order"
+    );
 }

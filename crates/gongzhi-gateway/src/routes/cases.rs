@@ -173,6 +173,14 @@ pub async fn file_concern(
     let concern: ConcernBody = bodies::parse(&body(raw)?)?;
     let directory = &state.gateway.directory;
     let community = bodies::community(directory, "community", &concern.community)?;
+    if let Some(user) = caller.user()
+        && user.role != Role::Handler
+        && !scope::communities(directory, user).contains(&community.to_string())
+    {
+        return Err(ApiError::forbidden(format!(
+            "community '{community}' is outside your area / 该社区不在您的辖区"
+        )));
+    }
     let prefix = directory.prefix_for(&community).unwrap_or("GZ").to_owned();
     let mut filing = new_filing(&state, &prefix)?;
     for _ in 0..CODE_ATTEMPTS {
@@ -191,24 +199,46 @@ pub async fn file_concern(
     let code = filing.tracking_code.clone();
     let result = async {
         let command = concern.into_command(directory, code.clone(), filing.secret_digest())?;
-        let command = Command::Intake(IntakeCommand::FileConcern(Box::new(command)));
         let meta = RequestMeta {
-            idempotency_key: key,
+            idempotency_key: key.clone(),
             ..RequestMeta::default()
         };
-        run_command(&state, filing.case_id, &caller, &command, &meta).await
+        let filed = Command::Intake(IntakeCommand::FileConcern(Box::new(command.clone())));
+        let outcome = run_command(&state, filing.case_id, &caller, &filed, &meta).await?;
+        Ok::<_, ApiError>((command, outcome))
     }
     .await;
     release(&state, &code);
-    let outcome = result?;
-    let tracking_code = outcome
-        .events
-        .iter()
-        .find_map(|event| match event {
-            CaseEvent::ConcernFiled { tracking_code, .. } => Some(tracking_code.to_string()),
-            _ => None,
-        })
-        .ok_or_else(|| ApiError::Internal("a filing without ConcernFiled".to_owned()))?;
+    let (asked, outcome) = result?;
+    let Some(CaseEvent::ConcernFiled {
+        tracking_code,
+        channel,
+        community,
+        title,
+        description,
+        ..
+    }) = outcome.events.first()
+    else {
+        return Err(ApiError::Internal(
+            "a filing without ConcernFiled".to_owned(),
+        ));
+    };
+    // A replayed filing hands out the original's secret: only to a request for the same
+    // concern, not to whoever learns or guesses the key.
+    let same = *channel == asked.channel
+        && *community == asked.community
+        && title.trim() == asked.title.trim()
+        && description.trim() == asked.description.trim();
+    if outcome.appended.is_some_and(|a| a.replayed) && !same {
+        return Err(ApiError::Unprocessable {
+            code: "idempotency_key_reused",
+            message: format!(
+                "Idempotency-Key '{}' was used for a different concern; use a new key",
+                key.unwrap_or_default()
+            ),
+        });
+    }
+    let tracking_code = tracking_code.to_string();
     Ok((
         StatusCode::CREATED,
         Json(FiledOut {
@@ -552,11 +582,17 @@ async fn act_on(
         }
     }
     if let Some(primary_id) = action.merge_into {
+        // A primary the caller may not see is answered as one that does not exist.
         let primary = state
             .gateway
             .views
             .summary(primary_id)
             .await?
+            .filter(|p| {
+                caller
+                    .user()
+                    .is_some_and(|u| scope::can_see(directory, u, p))
+            })
             .ok_or_else(|| ApiError::Unprocessable {
                 code: "rule",
                 message: format!("into: no case {primary_id} to merge into"),

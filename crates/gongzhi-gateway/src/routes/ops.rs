@@ -30,7 +30,7 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
             tracing::warn!(%problem, "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "not ready", "problem": problem})),
+                Json(json!({"status": "not ready", "problem": "a database does not answer; see the server log"})),
             )
                 .into_response()
         }

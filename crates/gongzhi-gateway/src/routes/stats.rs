@@ -123,7 +123,9 @@ pub async fn stats(
     };
     let from = match &params.from {
         Some(value) => bodies::local_date("from", value, offset)?,
-        None => to - Duration::days(29),
+        None => to
+            .checked_sub_signed(Duration::days(29))
+            .ok_or_else(|| ApiError::invalid_field("to", "is too early"))?,
     };
     if from > to {
         return Err(ApiError::invalid_field("from", "must not be after 'to'"));
