@@ -1,12 +1,14 @@
 -- Statistics answered in milliseconds at city scale (DESIGN §4). The full daily cube
 -- (case_stats_daily) has a row per day x community x category x channel x unit that saw
 -- anything: millions of rows for a million cases. Most questions name at most one of
--- category, channel or unit, so the projector also keeps, per day and community, one
--- rollup per such dimension ('' for none); the cube stays for questions that combine them.
+-- category, channel or unit, so the projector also keeps, per day and per month and
+-- community, one rollup per such dimension ('' for none); the cube stays for questions
+-- that combine them. Views made before this migration need `gongzhi admin rebuild`.
 
 CREATE TABLE case_stats_rollup (
     -- community (dim = ''), category, channel or unit
     level               TEXT    NOT NULL,
+    -- YYYY-MM-DD for a day's row, YYYY-MM for a month's
     day                 TEXT    NOT NULL,
     community           TEXT    NOT NULL,
     dim                 TEXT    NOT NULL,

@@ -37,6 +37,9 @@ struct Args {
     /// Load run: cases of simulated history stored before the server starts.
     #[arg(long, default_value_t = 0)]
     history_cases: usize,
+    /// Load run: keep the server's data in this folder (seeded once, reused afterwards).
+    #[arg(long)]
+    load_dir: Option<std::path::PathBuf>,
     /// Internal: serve the raw engine of the load run on this address, then nothing else.
     #[arg(long, hide = true)]
     raw_server_listen: Option<std::net::SocketAddr>,
@@ -75,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
             rate: args.rate,
             seconds: args.seconds,
             history_cases: args.history_cases,
+            data_dir: args.load_dir.clone(),
         })
         .await?;
     }

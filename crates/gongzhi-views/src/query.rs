@@ -2,7 +2,7 @@
 //! dimension, current open and overdue counts, and the deadline timer's work list. Every
 //! query reads indexed read-model rows; none scans the event log.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use gongzhi_domain::CaseId;
 use sqlx::types::Json;
 use sqlx::{Database, Encode, QueryBuilder, Row, Type};
@@ -114,6 +114,59 @@ pub struct StatsQuery {
     pub channel: Option<String>,
     pub unit: Option<String>,
     pub group_by: Option<GroupBy>,
+}
+
+/// A period as rollup rows cover it: whole months from month rows (`YYYY-MM`), the days
+/// before and after them from day rows (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Periods {
+    days: Vec<(String, String)>,
+    months: Option<(String, String)>,
+}
+
+impl Periods {
+    fn days(from: &str, to: &str) -> Self {
+        Self {
+            days: vec![(from.to_owned(), to.to_owned())],
+            months: None,
+        }
+    }
+
+    fn split(from: &str, to: &str) -> Self {
+        let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        let (Some(start), Some(end)) = (parse(from), parse(to)) else {
+            return Self::days(from, to);
+        };
+        let month_start = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let next_month = |d: NaiveDate| {
+            month_start(d)
+                .checked_add_months(Months::new(1))
+                .unwrap_or(d)
+        };
+        // The first day of the first whole month, and the day after the last whole month.
+        let first = if start.day() == 1 {
+            start
+        } else {
+            next_month(start)
+        };
+        let after_last = month_start(end + chrono::Days::new(1));
+        if first >= after_last {
+            return Self::days(from, to);
+        }
+        let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+        let month = |d: NaiveDate| d.format("%Y-%m").to_string();
+        let mut days = Vec::new();
+        if start < first {
+            days.push((day(start), day(first - chrono::Days::new(1))));
+        }
+        if after_last <= end {
+            days.push((day(after_last), day(end)));
+        }
+        Self {
+            days,
+            months: Some((month(first), month(after_last - chrono::Days::new(1)))),
+        }
+    }
 }
 
 /// Which rollup answers a statistics question: the one of the single dimension it names
@@ -406,13 +459,32 @@ impl ViewStore {
             "SELECT {key} AS group_key, {} FROM case_stats_rollup WHERE level = ",
             stats_select()
         );
+        // Whole months from the month rows, the days around them from the day rows; per
+        // day, only day rows.
+        let periods = if stats.group_by == Some(GroupBy::Day) {
+            Periods::days(&stats.from, &stats.to)
+        } else {
+            Periods::split(&stats.from, &stats.to)
+        };
         let rows = with_builder!(self, sql, |query, pool| {
-            query
-                .push_bind(plan.level)
-                .push(" AND day >= ")
-                .push_bind(stats.from.as_str())
-                .push(" AND day <= ")
-                .push_bind(stats.to.as_str());
+            query.push_bind(plan.level).push(" AND (1 = 0");
+            for (from, to) in &periods.days {
+                query
+                    .push(" OR (length(day) = 10 AND day >= ")
+                    .push_bind(from.as_str())
+                    .push(" AND day <= ")
+                    .push_bind(to.as_str())
+                    .push(")");
+            }
+            if let Some((from, to)) = &periods.months {
+                query
+                    .push(" OR (length(day) = 7 AND day >= ")
+                    .push_bind(from.as_str())
+                    .push(" AND day <= ")
+                    .push_bind(to.as_str())
+                    .push(")");
+            }
+            query.push(")");
             if let Some(communities) = &stats.communities {
                 query.any_of("community", communities);
             }
@@ -507,5 +579,47 @@ impl ViewStore {
                 DateTime::from_timestamp_micros(at).map(|at| (CaseId::from_uuid(id), at))
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Periods;
+
+    fn period(days: &[(&str, &str)], months: Option<(&str, &str)>) -> Periods {
+        Periods {
+            days: days
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            months: months.map(|(a, b)| (a.to_owned(), b.to_owned())),
+        }
+    }
+
+    #[test]
+    fn a_period_reads_whole_months_from_month_rows_and_the_rest_from_day_rows() {
+        assert_eq!(
+            Periods::split("2026-01-15", "2026-04-10"),
+            period(
+                &[("2026-01-15", "2026-01-31"), ("2026-04-01", "2026-04-10")],
+                Some(("2026-02", "2026-03"))
+            )
+        );
+        assert_eq!(
+            Periods::split("2026-01-01", "2026-12-31"),
+            period(&[], Some(("2026-01", "2026-12")))
+        );
+        assert_eq!(
+            Periods::split("2026-11-23", "2026-11-27"),
+            period(&[("2026-11-23", "2026-11-27")], None)
+        );
+        assert_eq!(
+            Periods::split("2026-10-29", "2026-11-27"),
+            period(&[("2026-10-29", "2026-11-27")], None)
+        );
+        assert_eq!(
+            Periods::split("2026-02-01", "2026-02-28"),
+            period(&[], Some(("2026-02", "2026-02")))
+        );
     }
 }

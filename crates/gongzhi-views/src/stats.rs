@@ -185,8 +185,9 @@ pub fn bucket_median(bounds: &[f64; 8], counts: &[i64; 9]) -> Option<f64> {
     None
 }
 
-/// A row of a one-dimension rollup: per day and community, by one of category, channel
-/// or unit (`dim`), or by nothing (`level` "community", `dim` "").
+/// A row of a one-dimension rollup: per day (`YYYY-MM-DD`) or month (`YYYY-MM`) and
+/// community, by one of category, channel or unit (`dim`), or by nothing (`level`
+/// "community", `dim` "").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct RollupKey {
     pub level: &'static str,
@@ -224,19 +225,22 @@ impl StatDeltas {
     pub(crate) fn add(&mut self, key: StatKey, update: impl FnOnce(&mut StatCounts)) {
         let mut delta = StatCounts::default();
         update(&mut delta);
+        let month = key.day.get(..7).unwrap_or(&key.day);
         for (level, dim) in [
             ("community", ""),
             ("category", key.category.as_str()),
             ("channel", key.channel.as_str()),
             ("unit", key.unit.as_str()),
         ] {
-            let rollup = RollupKey {
-                level,
-                day: key.day.clone(),
-                community: key.community.clone(),
-                dim: dim.to_owned(),
-            };
-            *self.rollup.entry(rollup).or_default() += delta;
+            for period in [key.day.as_str(), month] {
+                let rollup = RollupKey {
+                    level,
+                    day: period.to_owned(),
+                    community: key.community.clone(),
+                    dim: dim.to_owned(),
+                };
+                *self.rollup.entry(rollup).or_default() += delta;
+            }
         }
         *self.cube.entry(key).or_default() += delta;
     }

@@ -275,6 +275,16 @@ async fn the_figures_agree_with_a_hand_computed_expectation() {
     assert_eq!(monday["dispatched"], 3);
     assert!(monday["open"].is_null());
 
+    // A whole month is read from month rows: the same figures as its busy days.
+    let (_, november) = server
+        .get(
+            "/api/v1/stats?from=2026-11-01&to=2026-11-30&group_by=community",
+            Some(&leader),
+        )
+        .await;
+    assert_eq!(figures(&november["total"]), figures(&stats["total"]));
+    assert_eq!(november["groups"], stats["groups"]);
+
     // One named dimension is answered from its rollup, two from the full cube: the same
     // figures either way.
     let (_, rollup) = server
