@@ -46,6 +46,15 @@ impl From<StoredEvent> for HistoryEntry {
     }
 }
 
+/// A case's history as one store holds it.
+pub(crate) async fn history_of<S: EventStore>(
+    store: &S,
+    case_id: CaseId,
+) -> Result<Vec<HistoryEntry>, CommandError> {
+    let stored = store.read_stream(case_id.as_uuid()).await?;
+    Ok(stored.into_iter().map(HistoryEntry::from).collect())
+}
+
 /// Commands and event history, wherever the services run.
 pub trait Commands: Send + Sync + 'static {
     fn execute<'a>(
@@ -72,9 +81,6 @@ impl<S: EventStore> Commands for CaseService<S> {
     }
 
     fn history(&self, case_id: CaseId) -> BoxFuture<'_, Result<Vec<HistoryEntry>, CommandError>> {
-        Box::pin(async move {
-            let stored = self.store().read_stream(case_id.as_uuid()).await?;
-            Ok(stored.into_iter().map(HistoryEntry::from).collect())
-        })
+        Box::pin(async move { history_of(self.store(), case_id).await })
     }
 }

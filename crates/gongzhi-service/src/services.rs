@@ -12,7 +12,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::causal::Seen;
 use crate::clock::Clock;
-use crate::commands::{BoxFuture, Commands, HistoryEntry};
+use crate::commands::{BoxFuture, Commands, HistoryEntry, history_of};
 use crate::error::CommandError;
 use crate::inbox::{Inbox, StoreFeed};
 use crate::service::{CaseService, CommandOutcome, Policy, RequestMeta};
@@ -219,9 +219,6 @@ impl<S: EventStore + Clone> Commands for ContextServices<S> {
 
     /// From the projector's replica: all three contexts, causes before effects.
     fn history(&self, case_id: CaseId) -> BoxFuture<'_, Result<Vec<HistoryEntry>, CommandError>> {
-        Box::pin(async move {
-            let stored = self.stores.log.read_stream(case_id.as_uuid()).await?;
-            Ok(stored.into_iter().map(HistoryEntry::from).collect())
-        })
+        Box::pin(async move { history_of(&self.stores.log, case_id).await })
     }
 }

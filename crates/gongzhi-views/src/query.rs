@@ -292,6 +292,27 @@ where
     }
 }
 
+/// The communities and the category, channel and unit filters of a statistics question,
+/// as `AND` conditions on tables with those columns (the cube, the snapshot counters).
+fn dimension_conditions<'q, DB>(query: &mut QueryBuilder<'q, DB>, stats: &'q StatsQuery)
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(communities) = &stats.communities {
+        query.any_of("community", communities);
+    }
+    for (column, value) in [
+        ("category", &stats.category),
+        ("channel", &stats.channel),
+        ("unit", &stats.unit),
+    ] {
+        if let Some(value) = value {
+            query.eq(column, value);
+        }
+    }
+}
+
 fn stats_conditions<'q, DB>(query: &mut QueryBuilder<'q, DB>, stats: &'q StatsQuery)
 where
     DB: Database,
@@ -302,18 +323,7 @@ where
         .push_bind(stats.from.as_str())
         .push(" AND day <= ")
         .push_bind(stats.to.as_str());
-    if let Some(communities) = &stats.communities {
-        query.any_of("community", communities);
-    }
-    if let Some(category) = &stats.category {
-        query.eq("category", category);
-    }
-    if let Some(channel) = &stats.channel {
-        query.eq("channel", channel);
-    }
-    if let Some(unit) = &stats.unit {
-        query.eq("unit", unit);
-    }
+    dimension_conditions(query, stats);
 }
 
 fn current_conditions<'q, DB>(query: &mut QueryBuilder<'q, DB>, stats: &'q StatsQuery)
@@ -322,18 +332,7 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
 {
     query.push(" WHERE 1 = 1");
-    if let Some(communities) = &stats.communities {
-        query.any_of("community", communities);
-    }
-    if let Some(category) = &stats.category {
-        query.eq("category", category);
-    }
-    if let Some(channel) = &stats.channel {
-        query.eq("channel", channel);
-    }
-    if let Some(unit) = &stats.unit {
-        query.eq("unit", unit);
-    }
+    dimension_conditions(query, stats);
 }
 
 /// Runs `$body` with `$query` a fresh `QueryBuilder` for the backend and `$pool` its reader.

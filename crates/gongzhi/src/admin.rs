@@ -183,26 +183,22 @@ async fn add_user(
     let directory = &data.directory;
     let role =
         Role::parse(role).context("role must be operator, council, handler, leader or admin")?;
-    let area = area
-        .map(|value| {
-            let code = Code::parse("area", &value)?;
-            anyhow::ensure!(
-                directory.area(&code).is_some(),
-                "--area '{value}' is not an area in the directory"
-            );
-            Ok(code)
-        })
-        .transpose()?;
-    let unit = unit
-        .map(|value| {
-            let code = Code::parse("unit", &value)?;
-            anyhow::ensure!(
-                directory.unit(&code).is_some(),
-                "--unit '{value}' is not a unit in the directory"
-            );
-            Ok(code)
-        })
-        .transpose()?;
+    // A code the directory knows, as `--area` or `--unit` names it.
+    let known = |field: &'static str, value: Option<String>, exists: &dyn Fn(&Code) -> bool| {
+        value
+            .map(|value| {
+                let code = Code::parse(field, &value)?;
+                let article = if field == "area" { "an" } else { "a" };
+                anyhow::ensure!(
+                    exists(&code),
+                    "--{field} '{value}' is not {article} {field} in the directory"
+                );
+                Ok(code)
+            })
+            .transpose()
+    };
+    let area = known("area", area, &|code| directory.area(code).is_some())?;
+    let unit = known("unit", unit, &|code| directory.unit(code).is_some())?;
     if std::io::stdin().is_terminal() {
         eprint!("密码 password (then Enter): ");
     }

@@ -520,13 +520,7 @@ pub async fn act_by_code(
             "no action '{action_name}' by tracking code; residents may rate (feedback) or withdraw"
         )));
     }
-    let code = TrackingCode::parse(&code)?;
-    let summary = state
-        .gateway
-        .views
-        .by_tracking_code(code.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no concern {code} / 查无此诉求")))?;
+    let summary = super::track::case_by_code(&state, &code).await?;
     // Always as the resident: a staff session does not stand in for the secret here.
     act_on(
         &state,

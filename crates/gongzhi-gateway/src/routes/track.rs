@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use gongzhi_domain::{CaseEvent, TrackingCode};
+use gongzhi_views::CaseSummary;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::out::{TimelineEntry, TrackOut};
@@ -52,6 +53,17 @@ fn step(event: &CaseEvent) -> Option<(&'static str, String)> {
     })
 }
 
+/// The case a tracking code names: 400 for a malformed code, 404 for an unknown one.
+pub(crate) async fn case_by_code(state: &SharedState, code: &str) -> Result<CaseSummary, ApiError> {
+    let code = TrackingCode::parse(code)?;
+    state
+        .gateway
+        .views
+        .by_tracking_code(code.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no concern {code} / 查无此诉求")))
+}
+
 /// Status and public timeline of a concern by its tracking code.
 #[utoipa::path(get, path = "/api/v1/track/{tracking_code}", tag = "cases",
     params(("tracking_code" = String, Path, example = "SY-2611-7K3Q")),
@@ -60,13 +72,7 @@ pub async fn track(
     State(state): State<SharedState>,
     Path(code): Path<String>,
 ) -> Result<Json<TrackOut>, ApiError> {
-    let code = TrackingCode::parse(&code)?;
-    let summary = state
-        .gateway
-        .views
-        .by_tracking_code(code.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no concern {code} / 查无此诉求")))?;
+    let summary = case_by_code(&state, &code).await?;
     let history = state.gateway.commands.history(summary.case_id).await?;
     let timeline = history
         .iter()
