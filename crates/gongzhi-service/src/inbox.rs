@@ -6,7 +6,8 @@
 //!
 //! Delivery is at least once; the effect is once: an event the stream already holds is
 //! recognised by the counts per context (and by its event id, which is unique in a store),
-//! so a redelivery after a crash between the append and the checkpoint writes nothing.
+//! so a redelivery writes nothing. The appended events and the inbox's checkpoint commit
+//! together.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -167,8 +168,20 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
                     metadata,
                 })
                 .collect();
-            match self.local.append_batch(&requests).await {
-                Ok(_) => {}
+            let moved_with = Some((self.consumer.as_str(), checkpoint));
+            match self
+                .local
+                .append_batch_and_checkpoint(&requests, moved_with)
+                .await
+            {
+                // The events and how far the inbox read, in one commit.
+                Ok(_) => {
+                    return Ok(Delivered {
+                        appended,
+                        moved: checkpoint != after,
+                        waiting,
+                    });
+                }
                 // A command of this context appended meanwhile: read the counts again.
                 Err(AppendError::VersionConflict { .. }) => return Ok(Delivered::default()),
                 // The store holds one of them already (an event written without what its

@@ -46,11 +46,12 @@ impl EventStore for AnyEventStore {
         dispatch!(self, store => store.append(request).await)
     }
 
-    async fn append_batch(
+    async fn append_batch_and_checkpoint(
         &self,
         requests: &[AppendRequest<'_>],
+        checkpoint: Option<(&str, Position)>,
     ) -> Result<Vec<Appended>, AppendError> {
-        dispatch!(self, store => store.append_batch(requests).await)
+        dispatch!(self, store => store.append_batch_and_checkpoint(requests, checkpoint).await)
     }
 
     async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {

@@ -29,6 +29,11 @@ pub use types::{
 
 use std::future::Future;
 
+/// Saves a consumer's position (`$1` consumer, `$2` commit key, `$3` sequence, `$4` time).
+pub(crate) const SAVE_CHECKPOINT: &str = "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
+    position = excluded.position, updated_at = excluded.updated_at";
+
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -49,10 +54,20 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Appended, AppendError>> + Send;
 
     /// Several appends (to different streams) in one transaction: all are written or none.
-    /// Meant for bulk loads and for recording batches of observed events.
+    /// Meant for bulk loads.
     fn append_batch(
         &self,
         requests: &[AppendRequest<'_>],
+    ) -> impl Future<Output = Result<Vec<Appended>, AppendError>> + Send {
+        self.append_batch_and_checkpoint(requests, None)
+    }
+
+    /// `append_batch`, and a consumer's checkpoint saved in the same transaction: an inbox
+    /// records the events it observed and how far it read in one commit.
+    fn append_batch_and_checkpoint(
+        &self,
+        requests: &[AppendRequest<'_>],
+        checkpoint: Option<(&str, Position)>,
     ) -> impl Future<Output = Result<Vec<Appended>, AppendError>> + Send;
 
     /// The result of an earlier append made with this idempotency key, if any.

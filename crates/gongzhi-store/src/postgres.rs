@@ -7,11 +7,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
 use crate::sqlite::InTransaction;
-use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent};
+use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent, micros};
+use crate::{EventStore, SAVE_CHECKPOINT};
 
 /// How to reach a PostgreSQL store.
 #[derive(Clone)]
@@ -292,9 +292,10 @@ impl EventStore for PostgresEventStore {
         self.answer(&request, outcome).await
     }
 
-    async fn append_batch(
+    async fn append_batch_and_checkpoint(
         &self,
         requests: &[AppendRequest<'_>],
+        checkpoint: Option<(&str, Position)>,
     ) -> Result<Vec<Appended>, AppendError> {
         if requests.iter().any(|r| r.events.is_empty()) {
             return Err(AppendError::Empty);
@@ -316,6 +317,15 @@ impl EventStore for PostgresEventStore {
                 }
                 InTransaction::KeyTaken => return Err(AppendError::KeyTaken),
             }
+        }
+        if let Some((consumer, position)) = checkpoint {
+            sqlx::query(SAVE_CHECKPOINT)
+                .bind(consumer)
+                .bind(position.commit)
+                .bind(position.sequence)
+                .bind(micros(chrono::Utc::now()))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.appended.send_modify(|n| *n += 1);

@@ -81,11 +81,7 @@ macro_rules! shared_reads {
         }
 
         async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), StoreError> {
-            sqlx::query(
-                "INSERT INTO checkpoints (consumer, commit_key, position, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (consumer) DO UPDATE SET commit_key = excluded.commit_key, \
-                 position = excluded.position, updated_at = excluded.updated_at",
-            )
+            sqlx::query(crate::SAVE_CHECKPOINT)
             .bind(consumer)
             .bind(position.commit)
             .bind(position.sequence)

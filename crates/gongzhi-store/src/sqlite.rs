@@ -13,11 +13,11 @@ use sqlx::sqlite::{
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::group_commit;
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
 use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent, micros};
+use crate::{EventStore, SAVE_CHECKPOINT};
 
 /// How to open a SQLite store.
 #[derive(Debug, Clone)]
@@ -309,9 +309,10 @@ impl EventStore for SqliteEventStore {
         self.answer(&request, outcome).await
     }
 
-    async fn append_batch(
+    async fn append_batch_and_checkpoint(
         &self,
         requests: &[AppendRequest<'_>],
+        checkpoint: Option<(&str, Position)>,
     ) -> Result<Vec<Appended>, AppendError> {
         if requests.iter().any(|r| r.events.is_empty()) {
             return Err(AppendError::Empty);
@@ -331,6 +332,15 @@ impl EventStore for SqliteEventStore {
                 }
                 InTransaction::KeyTaken => return Err(AppendError::KeyTaken),
             }
+        }
+        if let Some((consumer, position)) = checkpoint {
+            sqlx::query(SAVE_CHECKPOINT)
+                .bind(consumer)
+                .bind(position.commit)
+                .bind(position.sequence)
+                .bind(micros(chrono::Utc::now()))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.appended.send_modify(|n| *n += 1);
