@@ -48,7 +48,8 @@ CREATE TABLE case_stats_rollup (
 ) WITHOUT ROWID;
 
 -- Cases open now and, of those, overdue now, per community x category x channel x unit:
--- the snapshot figures, kept as counters so they cost a few hundred rows to sum.
+-- the snapshot figures, kept as counters. Rows with '*' (never a code) roll the others up:
+-- per community ('*', '*', '*'), and per community and one of category, channel or unit.
 CREATE TABLE case_current (
     community  TEXT    NOT NULL,
     category   TEXT    NOT NULL,

@@ -9,7 +9,7 @@ use sqlx::{Database, Encode, QueryBuilder, Row, Type};
 use uuid::Uuid;
 
 use crate::error::ProjectionError;
-use crate::stats::StatCounts;
+use crate::stats::{ALL, StatCounts};
 use crate::store::ViewStore;
 use crate::summary::CaseSummary;
 
@@ -178,17 +178,18 @@ struct RollupPlan<'q> {
 }
 
 impl<'q> RollupPlan<'q> {
-    fn for_query(stats: &'q StatsQuery) -> Option<Self> {
-        let filters = [
-            ("category", stats.category.as_deref()),
-            ("channel", stats.channel.as_deref()),
-            ("unit", stats.unit.as_deref()),
-        ];
-        let mut named: Vec<&'static str> = filters
-            .iter()
-            .filter(|(_, value)| value.is_some())
-            .map(|(level, _)| *level)
-            .collect();
+    /// The dimensions among category, channel and unit a question names, by filter or
+    /// grouping.
+    fn named(stats: &StatsQuery) -> Vec<&'static str> {
+        let mut named: Vec<&'static str> = [
+            ("category", stats.category.is_some()),
+            ("channel", stats.channel.is_some()),
+            ("unit", stats.unit.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, filtered)| *filtered)
+        .map(|(level, _)| level)
+        .collect();
         match stats.group_by {
             Some(GroupBy::Category) => named.push("category"),
             Some(GroupBy::Channel) => named.push("channel"),
@@ -197,6 +198,16 @@ impl<'q> RollupPlan<'q> {
         }
         named.sort_unstable();
         named.dedup();
+        named
+    }
+
+    fn for_query(stats: &'q StatsQuery) -> Option<Self> {
+        let filters = [
+            ("category", stats.category.as_deref()),
+            ("channel", stats.channel.as_deref()),
+            ("unit", stats.unit.as_deref()),
+        ];
+        let named = Self::named(stats);
         match named.as_slice() {
             [] => Some(Self {
                 level: "community",
@@ -513,8 +524,19 @@ impl ViewStore {
             "SELECT {key} AS group_key, CAST(COALESCE(SUM(open), 0) AS BIGINT) AS open, \
              CAST(COALESCE(SUM(overdue), 0) AS BIGINT) AS overdue FROM case_current"
         );
+        let named = RollupPlan::named(stats);
         let rows = with_builder!(self, sql, |query, pool| {
             current_conditions(&mut query, stats);
+            // The rollup rows that name exactly the dimensions asked about, the others `*`;
+            // two or more named: the rows themselves.
+            let columns = ["category", "channel", "unit"];
+            for column in columns {
+                let wanted = named.len() > 1 || named.contains(&column);
+                query.push(format!(
+                    " AND {column} {} '{ALL}'",
+                    if wanted { "<>" } else { "=" }
+                ));
+            }
             query.push(" GROUP BY group_key");
             query
                 .build()

@@ -205,6 +205,30 @@ pub struct CurrentKey {
     pub unit: String,
 }
 
+/// Stands for "every value" of a dimension in a snapshot rollup row; never a code.
+pub(crate) const ALL: &str = "*";
+
+impl CurrentKey {
+    /// The row itself and the rows that roll it up: per community, and per community and
+    /// one of category, channel or unit (the others `*`).
+    fn with_rollups(self) -> [CurrentKey; 5] {
+        let all = || ALL.to_owned();
+        let rollup = |category: String, channel: String, unit: String| CurrentKey {
+            community: self.community.clone(),
+            category,
+            channel,
+            unit,
+        };
+        [
+            rollup(all(), all(), all()),
+            rollup(self.category.clone(), all(), all()),
+            rollup(all(), self.channel.clone(), all()),
+            rollup(all(), all(), self.unit.clone()),
+            self,
+        ]
+    }
+}
+
 /// Cases open now and, of those, overdue now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Current {
@@ -254,13 +278,17 @@ impl StatDeltas {
             return;
         }
         if let Some((key, was)) = from {
-            let entry = self.current.entry(key).or_default();
-            entry.open -= was.open;
-            entry.overdue -= was.overdue;
+            for key in key.with_rollups() {
+                let entry = self.current.entry(key).or_default();
+                entry.open -= was.open;
+                entry.overdue -= was.overdue;
+            }
         }
         let (key, now) = to;
-        let entry = self.current.entry(key).or_default();
-        entry.open += now.open;
-        entry.overdue += now.overdue;
+        for key in key.with_rollups() {
+            let entry = self.current.entry(key).or_default();
+            entry.open += now.open;
+            entry.overdue += now.overdue;
+        }
     }
 }

@@ -316,8 +316,8 @@ impl ViewStore {
             options.synchronous_full = false;
             // Lists, case pages and statistics are read by many requests at once, and they
             // read more pages than an event store's appends do.
-            options.readers = 4;
-            options.cache_mib = 8;
+            options.readers = 3;
+            options.cache_mib = 4;
             let (writer, readers) = open_sqlite(&options).await?;
             Ok(Self::Sqlite { writer, readers })
         } else {
