@@ -124,14 +124,18 @@ impl<S: EventStore> CaseService<S> {
         at_least: Option<u64>,
     ) -> Result<(Case, Seen), CommandError> {
         let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+        if filing {
+            // A filing makes its case id: there is nothing to read.
+            return Ok((Case::new(case_id), Seen::default()));
+        }
         let deadline = Instant::now() + CATCH_UP_WAIT;
         let mut appended = self.store.appended();
         loop {
             appended.borrow_and_update();
             let stored = self.store.read_stream(case_id.as_uuid()).await?;
             let case = fold(case_id, &stored)?;
-            let behind = (case.status.is_none() && !filing)
-                || at_least.is_some_and(|version| case.version < version);
+            let behind =
+                case.status.is_none() || at_least.is_some_and(|version| case.version < version);
             if !behind || self.context.is_none() || Instant::now() >= deadline {
                 return Ok((case, Seen::of(&stored)));
             }
@@ -151,12 +155,9 @@ impl<S: EventStore> CaseService<S> {
             return self.decide_and_append(case_id, actor, command, meta).await;
         };
         let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
-        if let Some(original) = self.store.find_idempotent(key).await? {
-            return self.replayed(case_id, key, original, filing).await;
-        }
+        // A retry is found by its key when it appends (the key's unique index refuses it)
+        // or, if the case has moved on so that the command is refused now, here.
         match self.decide_and_append(case_id, actor, command, meta).await {
-            // The original may have landed between the check above and reading the case:
-            // then this is a retry, not a refusal.
             Err(error @ (CommandError::Domain(_) | CommandError::VersionConflict { .. })) => {
                 match self.store.find_idempotent(key).await? {
                     Some(original) => self.replayed(case_id, key, original, filing).await,
