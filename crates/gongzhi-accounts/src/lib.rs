@@ -1,10 +1,12 @@
 //! Staff accounts and login sessions (DESIGN §7). Passwords are kept as argon2id hashes,
 //! session tokens as their SHA-256: a copy of the database gives away neither.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::{LazyLock, mpsc};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chrono::{DateTime, Duration, Utc};
 use gongzhi_domain::{Code, Role};
 use gongzhi_store::{PostgresOptions, SqliteOptions, StoreError, open_postgres, open_sqlite};
@@ -182,9 +184,7 @@ impl Accounts {
             _ => {}
         }
         let password = account.password.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AccountError::Hash(e.to_string()))??;
+        let hash = on_hashing_thread(move || hash_password(&password)).await??;
         let sql = "INSERT INTO accounts (username, password_hash, role, area, unit, display_name, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING";
         let inserted = on_pool!(self, writer, pool => sqlx::query(sql)
@@ -224,9 +224,7 @@ impl Accounts {
         let hash = row.as_ref().map_or(DUMMY_HASH.to_owned(), |r| r.5.clone());
         let password = password.to_owned();
         // Argon2 takes tens of milliseconds of CPU on purpose: off the async workers.
-        let matches = tokio::task::spawn_blocking(move || check_password(&password, &hash))
-            .await
-            .map_err(|e| AccountError::Hash(e.to_string()))?;
+        let matches = on_hashing_thread(move || check_password(&password, &hash)).await?;
         let Some((username, role, area, unit, display_name, _)) = row.filter(|_| known && matches)
         else {
             return Ok(None);
@@ -280,23 +278,97 @@ impl Accounts {
 }
 
 /// A valid hash of a password nobody has, checked when the user is unknown.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$4u4Zgrpq2bHCMhMrYXxmpO7Ij5hWTFb93f9Ptn7sycs";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$4u4Zgrpq2bHCMhMrYXxmpO7Ij5hWTFb93f9Ptn7sycs";
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
-    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes())
-        .map_err(|e| AccountError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| AccountError::Hash(e.to_string()))
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Password hashing is memory-hard and CPU-heavy on purpose, so it runs on one thread of
+/// its own: off the async workers, one hash at a time, and its memory is reused rather
+/// than held by every thread that ever hashed (each would keep its own allocator arena).
+static HASHER: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    // If the thread cannot start, the queue is dropped and every hash fails with an error.
+    let _ = std::thread::Builder::new()
+        .name("gongzhi-argon2".to_owned())
+        .spawn(move || {
+            for job in queue {
+                job();
+            }
+        });
+    jobs
+});
+
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AccountError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    HASHER
+        .send(Box::new(move || {
+            let _ = reply.send(work());
+        }))
+        .map_err(|_| AccountError::Hash("the password hashing thread is not running".to_owned()))?;
+    answer
+        .await
+        .map_err(|_| AccountError::Hash("the password hashing thread stopped".to_owned()))
 }
 
-fn check_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).ok().is_some_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+/// Argon2id with 12 MiB, 3 passes, 1 lane: one of OWASP's equivalent recommended settings,
+/// chosen over 19 MiB x 2 for a smaller memory peak. Stored hashes carry their parameters,
+/// so changing these later still verifies old ones.
+fn params() -> Params {
+    Params::new(12 * 1024, 3, 1, None).unwrap_or_default()
+}
+
+thread_local! {
+    /// The hashing thread's working memory, kept from one hash to the next: allocating it
+    /// anew each time leaves the allocator holding a fresh block of it after every hash.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2id of `password` with `salt` into `out`, in the thread's kept memory.
+fn argon2id(params: Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), String> {
+    MEMORY.with_borrow_mut(|memory| {
+        memory.resize(params.block_count(), Block::new());
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into_with_memory(password, salt, out, &mut memory[..])
+            .map_err(|e| e.to_string())
     })
+}
+
+/// A new hash in PHC string format (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    let params = params();
+    let salt = *Uuid::new_v4().as_bytes();
+    let mut out = [0_u8; 32];
+    argon2id(params.clone(), password.as_bytes(), &salt, &mut out).map_err(AccountError::Hash)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hash(e.to_string()))?;
+    let out = Output::new(&out).map_err(|e| AccountError::Hash(e.to_string()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${out}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str()
+    ))
+}
+
+/// Whether `password` matches a stored PHC hash (compared in constant time).
+fn check_password(password: &str, hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Some(salt), Some(expected)) =
+        (Params::try_from(&parsed), parsed.salt, parsed.hash)
+    else {
+        return false;
+    };
+    let mut salt_bytes = [0_u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0_u8; expected.len()];
+    argon2id(params, password.as_bytes(), salt, &mut out).is_ok()
+        && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 #[cfg(test)]

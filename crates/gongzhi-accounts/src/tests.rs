@@ -107,3 +107,25 @@ async fn bad_accounts_are_refused() {
     ));
     assert_eq!(accounts.count().await.unwrap(), 1);
 }
+
+#[test]
+fn hashes_are_standard_phc_strings_both_ways() {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+    // A hash made here verifies with the reference implementation...
+    let ours = hash_password("correct horse").unwrap();
+    let parsed = PasswordHash::new(&ours).unwrap();
+    assert!(
+        Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok()
+    );
+    // ...and one it made (other parameters) verifies here.
+    let salt = SaltString::encode_b64(b"sixteen byte sal").unwrap();
+    let theirs = Argon2::default()
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+    assert!(check_password("correct horse", &theirs));
+    assert!(!check_password("wrong horse", &theirs));
+    assert!(!check_password("correct horse", "not a hash"));
+}
