@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use gongzhi_domain::{CaseEvent, CaseId, Command, IntakeCommand, Role, TrackingCode};
 use gongzhi_service::{CommandOutcome, Filing, RequestMeta};
-use gongzhi_views::{CaseFilter, CaseSummary, ListOrder};
+use gongzhi_views::{Applied, CaseFilter, CaseSummary, ListOrder};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use utoipa::IntoParams;
@@ -71,15 +71,21 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 
 /// Waits until the views show the case at `version` (or later), so the caller reads its
 /// own write. The views follow the projector's replica, which the command's event reaches
-/// through the bus; the projector announces the cases each write changed.
-pub(crate) async fn wait_visible(state: &SharedState, case_id: CaseId, version: u64) {
+/// through the bus; the projector announces the cases each write changed, on `applied`
+/// (subscribed to before the command ran). With `look_first`, the views are read before
+/// waiting for announcements.
+pub(crate) async fn wait_visible(
+    state: &SharedState,
+    mut applied: broadcast::Receiver<Applied>,
+    case_id: CaseId,
+    version: u64,
+    look_first: bool,
+) {
     let started = Instant::now();
-    // Listen before looking, so a write between the two is not missed.
-    let mut applied = state.gateway.applied.subscribe();
     let views = &state.gateway.views;
     let shown = async || matches!(views.summary(case_id).await, Ok(Some(summary)) if summary.version >= version);
     let reached = tokio::time::timeout(state.gateway.config.read_your_writes_timeout, async {
-        if shown().await {
+        if look_first && shown().await {
             return;
         }
         loop {
@@ -119,6 +125,8 @@ async fn run_command(
     meta: &RequestMeta,
 ) -> Result<CommandOutcome, ApiError> {
     let actor = caller.actor();
+    // Listen before acting, so the announcement of this command's write cannot be missed.
+    let applied = state.gateway.applied.subscribe();
     let result = state
         .gateway
         .commands
@@ -132,8 +140,10 @@ async fn run_command(
     };
     state.metrics.command(command.action(), outcome);
     let outcome = result?;
-    if outcome.appended.is_some() {
-        wait_visible(state, outcome.case_id, outcome.version).await;
+    if let Some(appended) = outcome.appended {
+        // A replayed retry wrote nothing now: its views were announced long ago.
+        let look_first = appended.replayed;
+        wait_visible(state, applied, outcome.case_id, outcome.version, look_first).await;
     }
     Ok(outcome)
 }
