@@ -78,6 +78,9 @@ pub enum AccountError {
     },
     #[error("hashing the password failed: {0}")]
     Hash(String),
+    /// Too many sign-ins at once; try again in a moment.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -282,11 +285,15 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Hashes that may wait for the hashing thread; more at once are refused (a flood of
+/// sign-ins must not queue without end).
+const HASH_QUEUE: usize = 32;
+
 /// Password hashing is memory-hard and CPU-heavy on purpose, so it runs on one thread of
 /// its own: off the async workers, one hash at a time, and its memory is reused rather
 /// than held by every thread that ever hashed (each would keep its own allocator arena).
-static HASHER: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
-    let (jobs, queue) = mpsc::channel::<Job>();
+static HASHER: LazyLock<mpsc::SyncSender<Job>> = LazyLock::new(|| {
+    let (jobs, queue) = mpsc::sync_channel::<Job>(HASH_QUEUE);
     // If the thread cannot start, the queue is dropped and every hash fails with an error.
     let _ = std::thread::Builder::new()
         .name("gongzhi-argon2".to_owned())
@@ -302,11 +309,18 @@ async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AccountError> {
     let (reply, answer) = tokio::sync::oneshot::channel();
-    HASHER
-        .send(Box::new(move || {
+    let job: Job = Box::new(move || {
+        // Whoever asked may have gone (a dropped request): then there is nothing to do.
+        if !reply.is_closed() {
             let _ = reply.send(work());
-        }))
-        .map_err(|_| AccountError::Hash("the password hashing thread is not running".to_owned()))?;
+        }
+    });
+    HASHER.try_send(job).map_err(|error| match error {
+        mpsc::TrySendError::Full(_) => AccountError::Busy,
+        mpsc::TrySendError::Disconnected(_) => {
+            AccountError::Hash("the password hashing thread is not running".to_owned())
+        }
+    })?;
     answer
         .await
         .map_err(|_| AccountError::Hash("the password hashing thread stopped".to_owned()))

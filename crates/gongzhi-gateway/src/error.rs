@@ -189,6 +189,7 @@ impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         match error {
             AccountError::Store(_) | AccountError::Hash(_) => Self::Internal(error_chain(&error)),
+            AccountError::Busy => Self::Unavailable(error.to_string()),
             other => Self::bad_request(other.to_string()),
         }
     }

@@ -60,8 +60,13 @@ impl Timers {
             .await
         {
             Ok(outcome) => Ok(!outcome.events.is_empty()),
-            // Someone else changed the case this instant; the next tick looks again.
-            Err(CommandError::VersionConflict { .. } | CommandError::Domain(_)) => Ok(false),
+            // Someone else changed the case this instant, or its context is still catching
+            // up with the others: the next tick looks again, the other cases go on now.
+            Err(
+                CommandError::VersionConflict { .. }
+                | CommandError::Domain(_)
+                | CommandError::Unavailable(_),
+            ) => Ok(false),
             Err(error) => Err(error),
         }
     }
