@@ -120,6 +120,11 @@ impl Command {
         }
     }
 
+    /// Whether this files a new concern (which makes its case rather than acting on one).
+    pub fn is_filing(&self) -> bool {
+        matches!(self, Self::Intake(IntakeCommand::FileConcern(_)))
+    }
+
     /// The action's name as the API spells it, for messages.
     pub fn action(&self) -> &'static str {
         match self {

@@ -4,10 +4,12 @@
 //! every replica (and the projector's) holds a case's events in an order that respects
 //! cause and effect, though concurrent events may sit in different orders.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use gongzhi_domain::Context;
 use gongzhi_store::StoredEvent;
+use uuid::Uuid;
 
 /// Counts of a case's events per context, in the order of [`Context::ALL`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -77,6 +79,17 @@ impl Seen {
         } else {
             Readiness::Waiting
         }
+    }
+
+    /// What each stream holds, from a store's `count_by_context` rows.
+    pub fn by_stream(rows: Vec<(Uuid, String, u64)>) -> HashMap<Uuid, Seen> {
+        let mut held: HashMap<Uuid, Seen> = HashMap::new();
+        for (stream, context, count) in rows {
+            if let Some(context) = Context::parse(&context) {
+                held.entry(stream).or_default().set(context, count);
+            }
+        }
+        held
     }
 
     pub fn parse(text: &str) -> Option<Self> {

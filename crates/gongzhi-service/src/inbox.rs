@@ -9,7 +9,6 @@
 //! so a redelivery writes nothing. The appended events and the inbox's checkpoint commit
 //! together.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -117,12 +116,7 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
         let mut ids: Vec<Uuid> = own.iter().map(|e| e.stream_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut held: HashMap<Uuid, Seen> = HashMap::new();
-        for (stream, context, count) in self.local.count_by_context(&ids).await? {
-            if let Some(context) = Context::parse(&context) {
-                held.entry(stream).or_default().set(context, count);
-            }
-        }
+        let mut held = Seen::by_stream(self.local.count_by_context(&ids).await?);
         let mut ready: Vec<(u64, NewEvent, Metadata, Uuid)> = Vec::new();
         let mut checkpoint = last;
         let mut waiting = false;

@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gongzhi_domain::{
-    Actor, Calendar, Case, CaseEvent, CaseId, Command, Context, IntakeCommand, Rules, SlaPolicy,
-    Status, decide,
+    Actor, Calendar, Case, CaseEvent, CaseId, Command, Context, Rules, SlaPolicy, Status, decide,
 };
 use gongzhi_store::{
     AppendError, AppendRequest, Appended, EventStore, Metadata, NewEvent, StoredEvent,
@@ -97,10 +96,6 @@ impl<S: EventStore> CaseService<S> {
         }
     }
 
-    pub fn context(&self) -> Option<Context> {
-        self.context
-    }
-
     pub fn store(&self) -> &S {
         &self.store
     }
@@ -125,7 +120,7 @@ impl<S: EventStore> CaseService<S> {
         command: &Command,
         at_least: Option<u64>,
     ) -> Result<(Case, Seen), CommandError> {
-        let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+        let filing = command.is_filing();
         if filing {
             // A filing makes its case id: there is nothing to read.
             return Ok((Case::new(case_id), Seen::default()));
@@ -157,7 +152,7 @@ impl<S: EventStore> CaseService<S> {
         let Some(key) = &meta.idempotency_key else {
             return self.decide_and_append(case_id, actor, command, meta).await;
         };
-        let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+        let filing = command.is_filing();
         // A retry is found by its key when it appends (the key's unique index refuses it)
         // or, if the case has moved on so that the command is refused now, here.
         match self.decide_and_append(case_id, actor, command, meta).await {
@@ -286,7 +281,7 @@ impl<S: EventStore> CaseService<S> {
             // filing racing its original (answered with the original), or a reuse.
             Err(AppendError::KeyTaken) => {
                 let key = meta.idempotency_key.as_deref().unwrap_or_default();
-                let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+                let filing = command.is_filing();
                 return match self.store.find_idempotent(key).await? {
                     Some(original) => self.replayed(case_id, key, original, filing).await,
                     None => Err(CommandError::IdempotencyKeyReused {
@@ -301,7 +296,7 @@ impl<S: EventStore> CaseService<S> {
         if appended.replayed {
             // A concurrent retry with the same key got there first.
             let key = meta.idempotency_key.as_deref().unwrap_or_default();
-            let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+            let filing = command.is_filing();
             return self.replayed(case_id, key, appended, filing).await;
         }
         let status = events

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use gongzhi_domain::{Actor, CaseId, Command, Context, IntakeCommand};
+use gongzhi_domain::{Actor, CaseId, Command, Context};
 use gongzhi_store::{EventStore, Position};
 use tokio::sync::OwnedMutexGuard;
 
@@ -152,25 +152,20 @@ impl<S: EventStore + Clone> ContextServices<S> {
     /// stores hold of it (their inboxes deliver them; this only waits).
     async fn catch_up(&self, case_id: CaseId, local: Context) -> Result<(), CommandError> {
         let id = [case_id.as_uuid()];
+        let held_in = async |store: &S| -> Result<Seen, CommandError> {
+            let mut held = Seen::by_stream(store.count_by_context(&id).await?);
+            Ok(held.remove(&id[0]).unwrap_or_default())
+        };
         let mut wanted = Seen::default();
         for origin in Context::ALL.into_iter().filter(|o| *o != local) {
-            for (_, context, count) in self.stores.of(origin).count_by_context(&id).await? {
-                if context == origin.as_str() {
-                    wanted.set(origin, count);
-                }
-            }
+            wanted.set(origin, held_in(self.stores.of(origin)).await?.get(origin));
         }
         let store = self.stores.of(local);
         let deadline = Instant::now() + CATCH_UP;
         let mut appended = store.appended();
         loop {
             appended.borrow_and_update();
-            let mut held = Seen::default();
-            for (_, context, count) in store.count_by_context(&id).await? {
-                if let Some(context) = Context::parse(&context) {
-                    held.set(context, count);
-                }
-            }
+            let held = held_in(store).await?;
             let behind = Context::ALL
                 .into_iter()
                 .any(|origin| origin != local && held.get(origin) < wanted.get(origin));
@@ -207,7 +202,7 @@ impl<S: EventStore + Clone> Commands for ContextServices<S> {
     ) -> BoxFuture<'a, Result<CommandOutcome, CommandError>> {
         Box::pin(async move {
             let _one_at_a_time = self.locks.lock(case_id).await;
-            let filing = matches!(command, Command::Intake(IntakeCommand::FileConcern(_)));
+            let filing = command.is_filing();
             if !filing {
                 self.catch_up(case_id, command.context()).await?;
             }
