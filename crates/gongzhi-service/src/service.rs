@@ -1,7 +1,6 @@
 //! The command handler for one event store.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use gongzhi_domain::{
     Actor, Calendar, Case, CaseEvent, CaseId, Command, Context, Rules, SlaPolicy, Status, decide,
@@ -33,10 +32,6 @@ pub struct RequestMeta {
     pub correlation_id: Option<Uuid>,
     /// What a resident acting without an account proves the case is theirs with.
     pub tracking_secret: Option<String>,
-    /// The version of the case the caller has seen (the views show it): a context whose
-    /// replica is behind waits until it holds that much before deciding, so a command
-    /// never acts on less than its caller saw.
-    pub seen_version: Option<u64>,
 }
 
 /// The result of a command.
@@ -51,10 +46,6 @@ pub struct CommandOutcome {
     pub events: Vec<CaseEvent>,
 }
 
-/// How long a context waits for a case it has not heard of yet (or for the version a
-/// caller saw) to arrive from the others before it answers with what it has.
-const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
-
 /// Times a command is decided again when an observed event landed between reading the
 /// case and appending to it.
 const OBSERVED_RETRIES: usize = 8;
@@ -63,8 +54,8 @@ const OBSERVED_RETRIES: usize = 8;
 /// events, or one context's store holding its own events and its replica of the others'.
 pub struct CaseService<S: EventStore> {
     store: S,
-    /// The context this service is, if it is one (it then takes only that context's
-    /// commands, and its store's stream may still be catching up with the others).
+    /// The context this service is, if it is one: it then takes only that context's
+    /// commands, and retries a decision an observed event overtook.
     context: Option<Context>,
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
@@ -110,35 +101,19 @@ impl<S: EventStore> CaseService<S> {
         fold(case_id, &stored)
     }
 
-    /// Loads a case, waiting briefly if this context has not yet heard of it or of the
-    /// version the caller saw (they travel from the other contexts). The timers do not
-    /// wait: a case this context has not heard of has nothing due here yet.
+    /// The case and what this store holds of it, as the command is decided on. A filing
+    /// makes its case id: there is nothing to read. (Waiting for the other contexts'
+    /// events is `ContextServices`' job, under the case's lock.)
     async fn load_current(
         &self,
         case_id: CaseId,
-        actor: &Actor,
         command: &Command,
-        at_least: Option<u64>,
     ) -> Result<(Case, Seen), CommandError> {
-        let filing = command.is_filing();
-        if filing {
-            // A filing makes its case id: there is nothing to read.
+        if command.is_filing() {
             return Ok((Case::new(case_id), Seen::default()));
         }
-        let deadline = Instant::now() + CATCH_UP_WAIT;
-        let mut appended = self.store.appended();
-        loop {
-            appended.borrow_and_update();
-            let stored = self.store.read_stream(case_id.as_uuid()).await?;
-            let case = fold(case_id, &stored)?;
-            let behind =
-                case.status.is_none() || at_least.is_some_and(|version| case.version < version);
-            let waits = self.context.is_some() && actor != &Actor::System;
-            if !behind || !waits || Instant::now() >= deadline {
-                return Ok((case, Seen::of(&stored)));
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(20), appended.changed()).await;
-        }
+        let stored = self.store.read_stream(case_id.as_uuid()).await?;
+        Ok((fold(case_id, &stored)?, Seen::of(&stored)))
     }
 
     /// Decides `command` against the case and appends the result.
@@ -203,14 +178,7 @@ impl<S: EventStore> CaseService<S> {
         command: &Command,
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, CommandError> {
-        let (case, seen) = self
-            .load_current(
-                case_id,
-                actor,
-                command,
-                meta.expected_version.max(meta.seen_version),
-            )
-            .await?;
+        let (case, seen) = self.load_current(case_id, command).await?;
         if actor == &Actor::Resident && case.status.is_some() {
             let proven = meta
                 .tracking_secret

@@ -625,7 +625,6 @@ async fn act_on(
         idempotency_key,
         expected_version,
         tracking_secret: action.tracking_secret.clone(),
-        seen_version: summary.as_ref().map(|s| s.version),
         ..RequestMeta::default()
     };
     let outcome = run_command(state, case_id, caller, &action.command, &meta).await?;
