@@ -10,7 +10,7 @@ use crate::case::{Case, Dispatch, Status};
 use crate::command::{
     AssignmentCommand, Command, Contact, FileConcern, IntakeCommand, ResolutionCommand,
 };
-use crate::error::DomainError;
+use crate::error::{DomainError, Problem};
 use crate::event::{CaseEvent, Channel, Reporter};
 use crate::sla::SlaPolicy;
 use crate::validate::{DESCRIPTION_MAX, NOTE_MAX, SHORT_MAX, TITLE_MAX, optional, required};
@@ -162,7 +162,7 @@ fn file_concern(case: &Case, actor: &Actor, filing: &FileConcern, rules: &Rules<
     if filing.anonymous && filing.reporter.as_ref().is_some_and(|r| r.name.is_some()) {
         return Err(DomainError::invalid(
             "reporter.name",
-            "must be empty for an anonymous concern",
+            Problem::NameWhenAnonymous,
         ));
     }
     if filing.secret_digest.len() != 64
@@ -208,15 +208,12 @@ fn reporter(reporter: Option<&Reporter>) -> Result<Option<Reporter>, DomainError
             .chars()
             .all(|c| c.is_ascii_digit() || "+- ".contains(c));
         if !allowed || !(5..=15).contains(&digits) {
-            return Err(DomainError::invalid(
-                "reporter.phone",
-                "must be 5-15 digits, optionally with +, - or spaces",
-            ));
+            return Err(DomainError::invalid("reporter.phone", Problem::Phone));
         }
     }
     let email = optional("reporter.email", reporter.email.as_deref(), 100)?;
     if email.as_ref().is_some_and(|e| !e.contains('@')) {
-        return Err(DomainError::invalid("reporter.email", "must contain @"));
+        return Err(DomainError::invalid("reporter.email", Problem::Email));
     }
     let reporter = Reporter {
         name: optional("reporter.name", reporter.name.as_deref(), 50)?,

@@ -8,10 +8,10 @@ use crate::case::Status;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     /// A field is malformed: the HTTP layer answers 400.
-    #[error("invalid {field}: {reason}")]
+    #[error("invalid {field}: {problem}")]
     Invalid {
         field: &'static str,
-        reason: Cow<'static, str>,
+        problem: Problem,
     },
     /// The command does not fit the case's current status: 409.
     #[error("cannot {action} a case that is {status}")]
@@ -37,14 +37,48 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub fn invalid(field: &'static str, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub fn invalid(field: &'static str, problem: impl Into<Problem>) -> Self {
         Self::Invalid {
             field,
-            reason: reason.into(),
+            problem: problem.into(),
         }
     }
 
     pub fn rule(reason: impl Into<Cow<'static, str>>) -> Self {
         Self::Rule(reason.into())
+    }
+}
+
+/// What is wrong with a field. The common problems are named, so a form can say them in
+/// the reader's language; `Display` is the English the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("is required")]
+    Missing,
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters")]
+    TooLong { max: usize },
+    #[error("must not contain control characters")]
+    ControlCharacters,
+    #[error("must be 5-15 digits, optionally with +, - or spaces")]
+    Phone,
+    #[error("must contain @")]
+    Email,
+    #[error("must be empty for an anonymous concern")]
+    NameWhenAnonymous,
+    #[error("{0}")]
+    Other(Cow<'static, str>),
+}
+
+impl From<&'static str> for Problem {
+    fn from(text: &'static str) -> Self {
+        Self::Other(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Problem {
+    fn from(text: String) -> Self {
+        Self::Other(Cow::Owned(text))
     }
 }

@@ -28,7 +28,7 @@ pub use command::{
 };
 pub use decide::{Rules, decide};
 pub use directory::{Area, AreaLevel, Category, CategoryKind, Directory, DirectoryError, Unit};
-pub use error::DomainError;
+pub use error::{DomainError, Problem};
 pub use event::{
     CaseEvent, Channel, ContactVia, Context, DecodeError, Location, Outcome, Priority, Reporter,
     Satisfaction,

@@ -1,6 +1,6 @@
 //! Size caps and text checks shared by commands. Caps are part of the API contract.
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Problem};
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 5_000;
@@ -11,7 +11,7 @@ pub const SHORT_MAX: usize = 200;
 pub fn required(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(DomainError::invalid(field, "must not be empty"));
+        return Err(DomainError::invalid(field, Problem::Empty));
     }
     optional(field, Some(value), max).map(|v| v.unwrap_or_default())
 }
@@ -26,19 +26,13 @@ pub fn optional(
         return Ok(None);
     };
     if value.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(DomainError::invalid(field, Problem::TooLong { max }));
     }
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(DomainError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(DomainError::invalid(field, Problem::ControlCharacters));
     }
     Ok(Some(value.to_owned()))
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use gongzhi_domain::{
     AreaLevel, AssignmentCommand, CaseId, Channel, Code, Command, Contact, ContactVia, Directory,
-    FileConcern, IntakeCommand, Location, Outcome, Priority, Reporter, ResolutionCommand,
+    FileConcern, IntakeCommand, Location, Outcome, Priority, Problem, Reporter, ResolutionCommand,
     Satisfaction, TrackingCode,
 };
 use serde::Deserialize;
@@ -269,7 +269,25 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     } else {
         body
     };
-    serde_json::from_slice(body).map_err(|error| match error.classify() {
+    serde_json::from_slice(body).map_err(|error| {
+        // serde names a missing field only in its message: "missing field `title` at ...".
+        let message = error.to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_owned());
+        match (error.classify(), missing) {
+            (serde_json::error::Category::Data, Some(field)) => ApiError::Invalid {
+                field,
+                problem: Problem::Missing,
+            },
+            (category, _) => parse_error(category, error),
+        }
+    })
+}
+
+fn parse_error(category: serde_json::error::Category, error: serde_json::Error) -> ApiError {
+    match category {
         serde_json::error::Category::Data => ApiError::BadRequest {
             code: "invalid_field",
             message: error.to_string(),
@@ -278,7 +296,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             code: "malformed_json",
             message: format!("the body is not valid JSON: {error}"),
         },
-    })
+    }
 }
 
 /// An action's command, and the tracking secret a resident sent with it.

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use gongzhi_domain::Role;
+
 /// How the gateway behaves. Defaults suit `gongzhi dev`.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -17,8 +19,9 @@ pub struct GatewayConfig {
     pub min_sample: i64,
     /// The most items a list returns per page.
     pub max_per_page: u64,
-    /// Extra lines for the start page, e.g. the demo accounts (HTML-escaped when shown).
-    pub welcome: Vec<String>,
+    /// Demo accounts the start page lists (`gongzhi dev`), with their shared password.
+    pub demo_accounts: Vec<(String, Role)>,
+    pub demo_password: String,
 }
 
 impl Default for GatewayConfig {
@@ -30,7 +33,8 @@ impl Default for GatewayConfig {
             read_your_writes_timeout: Duration::from_secs(5),
             min_sample: 10,
             max_per_page: 200,
-            welcome: Vec::new(),
+            demo_accounts: Vec::new(),
+            demo_password: String::new(),
         }
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gongzhi_accounts::AccountError;
-use gongzhi_domain::DomainError;
+use gongzhi_domain::{DomainError, Problem};
 use gongzhi_service::CommandError;
 use gongzhi_views::ProjectionError;
 use serde::Serialize;
@@ -17,6 +17,9 @@ pub enum ApiError {
     /// 400: the request itself is malformed or a field is invalid.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// 400: one field is invalid; forms show `problem` next to `field`.
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: Problem },
     /// 401: no session, or credentials that do not match.
     #[error("{0}")]
     Unauthorized(String),
@@ -69,9 +72,9 @@ impl ApiError {
     }
 
     pub fn invalid_field(field: &str, reason: impl std::fmt::Display) -> Self {
-        Self::BadRequest {
-            code: "invalid_field",
-            message: format!("{field}: {reason}"),
+        Self::Invalid {
+            field: field.to_owned(),
+            problem: Problem::from(reason.to_string()),
         }
     }
 
@@ -86,6 +89,7 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -134,9 +138,9 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
         match error {
-            DomainError::Invalid { .. } => Self::BadRequest {
-                code: "invalid_field",
-                message,
+            DomainError::Invalid { field, problem } => Self::Invalid {
+                field: field.to_owned(),
+                problem,
             },
             DomainError::WrongState { .. } => Self::Conflict {
                 code: "wrong_state",

@@ -42,6 +42,9 @@ pub struct AppState {
     /// Tracking codes handed out but maybe not yet in the views, so two filings in the
     /// same instant cannot get the same code.
     pub pending_codes: Mutex<HashSet<String>>,
+    /// Turns true when the server begins to stop, so long-lived responses (server-sent
+    /// events) end and the graceful shutdown does not wait for them forever.
+    pub closing: watch::Sender<bool>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -57,6 +60,7 @@ impl AppState {
             limiter,
             sessions: SessionCache::default(),
             pending_codes: Mutex::new(HashSet::new()),
+            closing: watch::Sender::new(false),
         })
     }
 }

@@ -12,6 +12,16 @@ use gongzhi_domain::{AreaLevel, Code, Directory, Role};
 /// accounts.
 pub const DEMO_PASSWORD: &str = "gongzhi-demo";
 
+/// The demo accounts by name and role (`handler2` only when a second unit exists).
+const DEMO_USERS: &[(&str, Role)] = &[
+    ("hotline", Role::Operator),
+    ("council", Role::Council),
+    ("handler", Role::Handler),
+    ("handler2", Role::Handler),
+    ("leader", Role::Leader),
+    ("admin", Role::Admin),
+];
+
 #[derive(Debug, Clone)]
 pub struct DemoAccount {
     pub username: String,
@@ -117,24 +127,11 @@ pub async fn create_accounts(
     Ok(created)
 }
 
-/// The demo accounts for the start page: those made at this start, or a reminder of them.
-pub fn welcome_lines(created: &[DemoAccount]) -> Vec<String> {
-    if created.is_empty() {
-        return vec![format!(
-            "hotline, council, handler, handler2, leader, admin — 首次启动时创建 made at the first start, password {DEMO_PASSWORD}"
-        )];
-    }
-    created
+/// The demo accounts the start page lists, whether made at this start or an earlier one.
+pub fn start_page_accounts() -> Vec<(String, Role)> {
+    DEMO_USERS
         .iter()
-        .map(|a| {
-            format!(
-                "{} — {} ({}), {} — password {DEMO_PASSWORD}",
-                a.username,
-                a.role.as_str(),
-                a.scope,
-                a.display_name
-            )
-        })
+        .map(|(username, role)| ((*username).to_owned(), *role))
         .collect()
 }
 

@@ -154,7 +154,8 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
     );
     let mut gateway_config = config.gateway;
     if config.demo_accounts {
-        gateway_config.welcome = demo::welcome_lines(&demo_accounts);
+        gateway_config.demo_accounts = demo::start_page_accounts();
+        gateway_config.demo_password = demo::DEMO_PASSWORD.to_owned();
     }
     let state = AppState::new(Gateway {
         commands,

@@ -268,7 +268,7 @@ fn release(state: &SharedState, code: &TrackingCode) {
         .remove(code.as_str());
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub community: Option<String>,
@@ -543,7 +543,7 @@ pub async fn act_by_code(
     .await
 }
 
-async fn act_on(
+pub(crate) async fn act_on(
     state: &SharedState,
     caller: &Caller,
     case_id: CaseId,

@@ -1,12 +1,11 @@
 //! The routes of DESIGN §6.
 
-mod cases;
+pub(crate) mod cases;
 mod directory;
-mod home;
 mod ops;
-mod sessions;
+pub(crate) mod sessions;
 pub(crate) mod stats;
-mod track;
+pub(crate) mod track;
 
 use std::time::Instant;
 
@@ -85,10 +84,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/directory", get(directory))
         .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/", get(home::home))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::web::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), record))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

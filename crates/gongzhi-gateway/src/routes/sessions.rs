@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gongzhi_accounts::User;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -32,6 +33,37 @@ fn cookie(state: &SharedState, value: &str, max_age: i64) -> Result<HeaderValue,
     .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// Checks the credentials and starts a session: the user, the token and its cookie.
+pub(crate) async fn sign_in(
+    state: &SharedState,
+    username: &str,
+    password: &str,
+) -> Result<(User, String, HeaderValue), ApiError> {
+    let accounts = &state.gateway.accounts;
+    let Some(user) = accounts.verify(username, password).await? else {
+        return Err(ApiError::Unauthorized(
+            "wrong username or password / 用户名或密码错误".to_owned(),
+        ));
+    };
+    let ttl = state.gateway.config.session_ttl;
+    let token = accounts.start_session(&user, ttl).await?;
+    tracing::info!(username = %user.username, role = user.role.as_str(), "signed in");
+    let cookie = cookie(state, &token.0, ttl.num_seconds())?;
+    Ok((user, token.0, cookie))
+}
+
+/// Ends the request's session, if any; the cookie that clears it.
+pub(crate) async fn sign_out(
+    state: &SharedState,
+    headers: &HeaderMap,
+) -> Result<HeaderValue, ApiError> {
+    if let Some(token) = token(headers) {
+        state.gateway.accounts.end_session(&token).await?;
+        state.sessions.forget(&token);
+    }
+    cookie(state, "", 0)
+}
+
 /// Signs in: a bearer token in the body and the same token as an HttpOnly session cookie.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginBody,
     responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
@@ -40,18 +72,9 @@ pub async fn login(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body: LoginBody = parse(&body)?;
-    let accounts = &state.gateway.accounts;
-    let Some(user) = accounts.verify(&body.username, &body.password).await? else {
-        return Err(ApiError::Unauthorized(
-            "wrong username or password / 用户名或密码错误".to_owned(),
-        ));
-    };
-    let ttl = state.gateway.config.session_ttl;
-    let token = accounts.start_session(&user, ttl).await?;
-    tracing::info!(username = %user.username, role = user.role.as_str(), "signed in");
-    let cookie = cookie(&state, &token.0, ttl.num_seconds())?;
+    let (user, token, cookie) = sign_in(&state, &body.username, &body.password).await?;
     let body = SessionOut {
-        token: token.0,
+        token,
         user: UserOut::from(&user),
     };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
@@ -63,11 +86,7 @@ pub async fn logout(
     State(state): State<SharedState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = token(&headers) {
-        state.gateway.accounts.end_session(&token).await?;
-        state.sessions.forget(&token);
-    }
-    let cookie = cookie(&state, "", 0)?;
+    let cookie = sign_out(&state, &headers).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 

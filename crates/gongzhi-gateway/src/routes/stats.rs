@@ -23,7 +23,7 @@ use crate::state::SharedState;
 /// The longest period one request may cover.
 const MAX_DAYS: i64 = 3 * 366;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct StatsParams {
     /// First day (`YYYY-MM-DD`, local) or an RFC 3339 time; default 29 days before `to`.
