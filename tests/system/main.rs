@@ -1,6 +1,7 @@
 //! System tests: whole stories through the service, the event store and the projections,
 //! on SQLite and on PostgreSQL; and the whole product over real HTTP (`http`).
 
+mod browser;
 mod faults;
 mod http;
 mod replicas;

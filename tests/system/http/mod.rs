@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod lifecycle;
+mod pages;
 mod restart;
 mod roles;
 mod statistics;
@@ -37,6 +38,8 @@ pub struct Server {
 pub struct Options {
     pub rate_limit_per_minute: u32,
     pub min_sample: i64,
+    /// Cases of simulated history loaded at start (`gongzhi dev`'s demo data).
+    pub demo_cases: usize,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
         Self {
             rate_limit_per_minute: 0,
             min_sample: 10,
+            demo_cases: 0,
         }
     }
 }
@@ -74,7 +78,7 @@ pub fn config(
         views_url: url("views"),
         accounts_url: url("accounts"),
         data: DataFiles::shipped().unwrap(),
-        demo_cases: 0,
+        demo_cases: options.demo_cases,
         demo_accounts: true,
         gateway: GatewayConfig {
             rate_limit_per_minute: options.rate_limit_per_minute,

@@ -19,6 +19,7 @@ use crate::out::{Figures, GroupOut, StatsOut};
 use crate::scope;
 use crate::session::Caller;
 use crate::state::SharedState;
+use crate::web::i18n::{self, Lang};
 
 /// The longest period one request may cover.
 const MAX_DAYS: i64 = 3 * 366;
@@ -250,20 +251,17 @@ fn group_name(
         (Some(name), _) => name,
         (None, Some(GroupBy::Category)) if key.is_empty() => "未分类 Not classified".to_owned(),
         (None, Some(GroupBy::Unit)) if key.is_empty() => "未派单 Not dispatched".to_owned(),
-        (None, Some(GroupBy::Channel)) => channel_name(key).to_owned(),
+        (None, Some(GroupBy::Channel)) => channel_name(key),
         _ => key.to_owned(),
     }
 }
 
-fn channel_name(key: &str) -> &str {
-    match key {
-        "hotline" => "12345热线 Hotline",
-        "app" => "App",
-        "web" => "网站 Web",
-        "walk_in" => "窗口 Walk-in",
-        "council_session" => "议事会 Council session",
-        "enterprise_service" => "益企行 Enterprise service",
-        "grid_patrol" => "网格巡查 Grid patrol",
-        other => other,
+/// A channel's name in both languages, as the API's names are.
+fn channel_name(key: &str) -> String {
+    let (zh, en) = (i18n::channel(Lang::Zh, key), i18n::channel(Lang::En, key));
+    if zh == en {
+        zh.to_owned()
+    } else {
+        format!("{zh} {en}")
     }
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::forms::{self, Errors, Form};
 use super::i18n::{self, T};
-use super::layout::{self, field, form_error, hidden, select, text_input, textarea};
+use super::layout::{self, Fields, form_error, hidden};
 use super::page::Page;
 use super::resident::rating_fields;
 use super::{categories, code_name, csrf_refused, similar, status_badge, units, when};
@@ -40,6 +40,28 @@ struct Failed {
 #[derive(Deserialize)]
 pub struct Shown {
     done: Option<String>,
+}
+
+/// An action by its API name, as its button says it.
+fn action_text(action: &str) -> Option<T> {
+    Some(match action {
+        "triage" => T::ActTriage,
+        "dispatch" => T::ActDispatch,
+        "reject" => T::ActReject,
+        "escalate" => T::ActEscalate,
+        "merge" => T::ActMerge,
+        "extend-deadline" => T::ActExtend,
+        "accept" => T::ActAccept,
+        "return" => T::ActReturn,
+        "contact" => T::ActContact,
+        "progress" => T::ActProgress,
+        "resolve" => T::ActResolve,
+        "feedback" => T::ActFeedback,
+        "reopen" => T::ActReopen,
+        "close" => T::ActClose,
+        "withdraw" => T::ActWithdraw,
+        _ => return None,
+    })
 }
 
 fn event_text(event_type: &str) -> Option<T> {
@@ -146,7 +168,7 @@ fn facts(state: &SharedState, page: &Page, case: &SummaryOut, filed: Option<&Eve
             dt { (page.t(T::Community)) } dd { (code_name(state, page.lang, &case.community)) }
             dt { (page.t(T::Category)) } dd { (case.category.as_deref().map(|c| code_name(state, page.lang, c)).unwrap_or_else(|| "—".to_owned())) }
             dt { (page.t(T::Priority)) } dd { (case.priority.as_deref().map(|p| page.t(priority_text(p))).unwrap_or("—")) }
-            dt { (page.t(T::Channel)) } dd { (case.channel) }
+            dt { (page.t(T::Channel)) } dd { (i18n::channel(page.lang, &case.channel)) }
             dt { (page.t(T::Unit)) } dd { (case.unit.as_deref().map(|u| code_name(state, page.lang, u)).unwrap_or_else(|| "—".to_owned())) }
             dt { (page.t(T::ResponseDue)) } dd { (deadline(state, page, case.response_due, response_missed)) }
             dt { (page.t(T::ResolutionDue)) } dd { (deadline(state, page, case.resolution_due, resolution_missed)) }
@@ -173,6 +195,22 @@ fn priority_text(priority: &str) -> T {
     }
 }
 
+/// Where a case can be escalated: the areas above a community, then the units.
+fn escalation_targets(state: &SharedState, page: &Page) -> Vec<(String, String)> {
+    let directory = &state.gateway.directory;
+    let areas = directory
+        .areas
+        .iter()
+        .filter(|a| a.level < gongzhi_domain::AreaLevel::Community)
+        .map(|a| {
+            (
+                a.code.to_string(),
+                i18n::name(page.lang, &a.name).to_owned(),
+            )
+        });
+    areas.chain(units(state, page.lang)).collect()
+}
+
 /// One action's form; `fields` are its inputs, shown again with what was typed if refused.
 fn action_form(
     page: &Page,
@@ -180,20 +218,21 @@ fn action_form(
     action: &str,
     title: T,
     failed: Option<&Failed>,
-    fields: impl FnOnce(&Form, &Errors) -> Markup,
+    fields: impl FnOnce(&Fields<'_>) -> Markup,
 ) -> Markup {
     let empty = (Form::default(), Errors::default());
     let (form, errors) = match failed {
         Some(failed) if failed.action == action => (&failed.form, &failed.errors),
         _ => (&empty.0, &empty.1),
     };
+    let f = Fields::prefixed(form, errors, action);
     html! {
         form.action method="post" action={ "/cases/" (case.case_id) "/" (action) } data-action=(action) {
             h3 { (page.t(title)) }
             (form_error(page, errors))
             (hidden(page, Some(&forms::new_key())))
             input type="hidden" name="version" value=(case.version);
-            (fields(form, errors))
+            (fields(&f))
             button type="submit" { (page.t(title)) }
         }
     }
@@ -220,72 +259,72 @@ fn actions(state: &SharedState, page: &Page, case: &SummaryOut, failed: Option<&
             ("low", T::Low),
         ],
     );
-    let reason = |form: &Form, errors: &Errors| {
-        field(
-            "reason",
-            page.t(T::Reason),
-            errors,
-            textarea("reason", form.value("reason"), true, errors),
-        )
-    };
+    let vias = named(
+        page,
+        &[
+            ("phone", T::ViaPhone),
+            ("visit", T::ViaVisit),
+            ("message", T::ViaMessage),
+        ],
+    );
+    let outcomes = named(
+        page,
+        &[
+            ("resolved", T::OutcomeResolved),
+            ("explained", T::OutcomeExplained),
+            ("unresolvable", T::OutcomeUnresolvable),
+        ],
+    );
+    let reason = |f: &Fields<'_>| f.textarea("reason", page.t(T::Reason), true);
     html! {
         @if triager && matches!(status, "filed" | "triaged") {
-            (action_form(page, case, "triage", T::ActTriage, failed, |form, errors| html! {
-                (field("category", page.t(T::Category), errors,
-                    select("category", &categories(state, page.lang), form.get("category").or(case.category.as_deref()).unwrap_or_default(), None)))
-                (field("priority", page.t(T::Priority), errors,
-                    select("priority", &priorities, form.get("priority").or(case.priority.as_deref()).unwrap_or("normal"), None)))
+            (action_form(page, case, "triage", T::ActTriage, failed, |f| html! {
+                (f.select("category", page.t(T::Category), &categories(state, page.lang), case.category.as_deref().unwrap_or_default(), None))
+                (f.select("priority", page.t(T::Priority), &priorities, case.priority.as_deref().unwrap_or("normal"), None))
             }))
         }
         @if triager && status == "triaged" {
-            (action_form(page, case, "dispatch", T::ActDispatch, failed, |form, errors| html! {
-                (field("unit", page.t(T::Unit), errors,
-                    select("unit", &units(state, page.lang), form.value("unit"), Some(page.t(T::Choose)))))
-                (field("note", page.t(T::NoteOptional), errors, text_input("note", form.value("note"), false, errors)))
+            (action_form(page, case, "dispatch", T::ActDispatch, failed, |f| html! {
+                (f.select("unit", page.t(T::Unit), &units(state, page.lang), "", Some(page.t(T::Choose))))
+                (f.text("note", page.t(T::NoteOptional), false))
             }))
         }
         @if triager && matches!(status, "filed" | "triaged") {
             (action_form(page, case, "reject", T::ActReject, failed, reason))
         }
         @if triager && matches!(status, "filed" | "triaged" | "dispatched" | "in_progress") {
-            (action_form(page, case, "escalate", T::ActEscalate, failed, |form, errors| html! {
-                (field("to", page.t(T::EscalateTo), errors, text_input("to", form.value("to"), true, errors)))
-                (reason(form, errors))
+            (action_form(page, case, "escalate", T::ActEscalate, failed, |f| html! {
+                (f.select("to", page.t(T::EscalateTo), &escalation_targets(state, page), "", Some(page.t(T::Choose))))
+                (reason(f))
             }))
         }
         @if triager && matches!(status, "dispatched" | "in_progress") {
-            (action_form(page, case, "extend-deadline", T::ActExtend, failed, |form, errors| html! {
-                (field("resolution_due", page.t(T::NewDeadline), errors, html! {
-                    input #resolution_due type="date" name="resolution_due" value=(form.value("resolution_due")) required;
-                }))
-                (reason(form, errors))
+            (action_form(page, case, "extend-deadline", T::ActExtend, failed, |f| html! {
+                (f.input("date", "resolution_due", page.t(T::NewDeadline), true))
+                (reason(f))
             }))
         }
         @if role == Role::Handler && status == "dispatched" {
-            (action_form(page, case, "accept", T::ActAccept, failed, |_, _| html! {}))
+            (action_form(page, case, "accept", T::ActAccept, failed, |_| html! {}))
         }
         @if role == Role::Handler && status == "in_progress" {
-            (action_form(page, case, "contact", T::ActContact, failed, |form, errors| html! {
-                (field("via", page.t(T::Via), errors,
-                    select("via", &named(page, &[("phone", T::ViaPhone), ("visit", T::ViaVisit), ("message", T::ViaMessage)]), form.value("via"), None)))
-                (field("note", page.t(T::NoteOptional), errors, text_input("note", form.value("note"), false, errors)))
+            (action_form(page, case, "contact", T::ActContact, failed, |f| html! {
+                (f.select("via", page.t(T::Via), &vias, "phone", None))
+                (f.text("note", page.t(T::NoteOptional), false))
             }))
-            (action_form(page, case, "progress", T::ActProgress, failed, |form, errors| html! {
-                (field("note", page.t(T::Note), errors, textarea("note", form.value("note"), true, errors)))
-            }))
-            (action_form(page, case, "resolve", T::ActResolve, failed, |form, errors| html! {
-                (field("outcome", page.t(T::Outcome), errors,
-                    select("outcome", &named(page, &[("resolved", T::OutcomeResolved), ("explained", T::OutcomeExplained), ("unresolvable", T::OutcomeUnresolvable)]), form.value("outcome"), None)))
-                (field("summary", page.t(T::Summary), errors, textarea("summary", form.value("summary"), true, errors)))
+            (action_form(page, case, "progress", T::ActProgress, failed, |f| f.textarea("note", page.t(T::Note), true)))
+            (action_form(page, case, "resolve", T::ActResolve, failed, |f| html! {
+                (f.select("outcome", page.t(T::Outcome), &outcomes, "resolved", None))
+                (f.textarea("summary", page.t(T::Summary), true))
             }))
         }
         @if role == Role::Handler && matches!(status, "dispatched" | "in_progress") {
             (action_form(page, case, "return", T::ActReturn, failed, reason))
         }
-        @if role == Role::Operator && status == "resolved" {
-            (action_form(page, case, "feedback", T::ActFeedback, failed, |form, errors| html! {
-                (rating_fields(page, form, errors))
-                (field("comment", page.t(T::Comment), errors, textarea("comment", form.value("comment"), false, errors)))
+        @if role == Role::Operator && status == "resolved" && case.satisfaction.is_none() {
+            (action_form(page, case, "feedback", T::ActFeedback, failed, |f| html! {
+                (rating_fields(page, f))
+                (f.textarea("comment", page.t(T::Comment), false))
             }))
         }
     }
@@ -365,7 +404,9 @@ async fn render(
     let body = html! {
         h1 { (page.t(T::CaseTitle)) " " (case.tracking_code) }
         p.case-title { (case.title) }
-        @if let Some(done) = done { p.notice role="status" { (page.t(T::Done)) ": " (done) } }
+        @if let Some(done) = done {
+            p.notice role="status" { (page.t(T::Done)) ": " (action_text(done).map_or(done, |t| page.t(t))) }
+        }
         @if let Some(failed) = failed.filter(|f| f.errors.form.is_some()) {
             p.error role="alert" { (failed.errors.form.clone().unwrap_or_default()) }
         }

@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::charts;
 use super::export::{self, Cell, Sheet};
-use super::forms::{Errors, encode};
+use super::forms::{Errors, Form, encode};
 use super::i18n::{self, Lang, T};
-use super::layout::{self, field, form_error, select};
+use super::layout::{self, Fields, form_error};
 use super::page::Page;
 use crate::ApiError;
 use crate::out::{Figures, GroupOut, StatsOut};
@@ -370,18 +370,10 @@ fn chart(caption: &str, svg: String) -> Markup {
 }
 
 fn filters_form(state: &SharedState, page: &Page, filters: &Filters, errors: &Errors) -> Markup {
-    let channels: Vec<(String, String)> = [
-        "hotline",
-        "app",
-        "web",
-        "walk_in",
-        "council_session",
-        "enterprise_service",
-        "grid_patrol",
-    ]
-    .iter()
-    .map(|c| ((*c).to_owned(), (*c).to_owned()))
-    .collect();
+    let channels: Vec<(String, String)> = i18n::CHANNELS
+        .iter()
+        .map(|(name, text)| ((*name).to_owned(), text.get(page.lang).to_owned()))
+        .collect();
     let areas: Vec<(String, String)> = page
         .user()
         .and_then(|u| u.area.clone())
@@ -404,18 +396,24 @@ fn filters_form(state: &SharedState, page: &Page, filters: &Filters, errors: &Er
         ("day".to_owned(), page.t(T::ByDay).to_owned()),
         ("week".to_owned(), page.t(T::ByWeek).to_owned()),
     ];
-    let date = |name: &str, value: &Option<String>| {
-        html! { input id=(name) type="date" name=(name) value=(value.clone().unwrap_or_default()); }
-    };
+    let typed = Form::of(&[
+        ("from", filters.from.as_deref()),
+        ("to", filters.to.as_deref()),
+        ("area", filters.area.as_deref()),
+        ("category", filters.category.as_deref()),
+        ("channel", filters.channel.as_deref()),
+        ("step", filters.step.as_deref()),
+    ]);
+    let f = Fields::new(&typed, errors);
     html! {
         (form_error(page, errors))
         form #dashboard-filters.filters method="get" action="/dashboard" {
-            (field("from", page.t(T::From), errors, date("from", &filters.from)))
-            (field("to", page.t(T::To), errors, date("to", &filters.to)))
-            (field("area", page.t(T::Area), errors, select("area", &areas, filters.area.as_deref().unwrap_or_default(), Some("—"))))
-            (field("category", page.t(T::Category), errors, select("category", &super::categories(state, page.lang), filters.category.as_deref().unwrap_or_default(), Some(page.t(T::AnyCategory)))))
-            (field("channel", page.t(T::Channel), errors, select("channel", &channels, filters.channel.as_deref().unwrap_or_default(), Some(page.t(T::AnyChannel)))))
-            (field("step", page.t(T::Trend), errors, select("step", &steps, filters.step.as_deref().unwrap_or("day"), None)))
+            (f.input("date", "from", page.t(T::From), false))
+            (f.input("date", "to", page.t(T::To), false))
+            (f.select("area", page.t(T::Area), &areas, "", Some("—")))
+            (f.select("category", page.t(T::Category), &super::categories(state, page.lang), "", Some(page.t(T::AnyCategory))))
+            (f.select("channel", page.t(T::Channel), &channels, "", Some(page.t(T::AnyChannel))))
+            (f.select("step", page.t(T::Trend), &steps, "day", None))
             button type="submit" { (page.t(T::Apply)) }
         }
     }

@@ -48,7 +48,7 @@ pub struct Sheet {
 impl Sheet {
     pub fn html(&self) -> Markup {
         html! {
-            table id=(self.id) {
+            div.scroll { table id=(self.id) {
                 caption { (self.title) }
                 thead { tr { @for name in &self.header { th scope="col" { (name) } } } }
                 tbody {
@@ -63,7 +63,7 @@ impl Sheet {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }

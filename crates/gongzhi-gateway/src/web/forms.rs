@@ -22,6 +22,16 @@ impl Form {
         Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
     }
 
+    /// A form filled with the values present (a query's filters, say).
+    pub fn of(values: &[(&str, Option<&str>)]) -> Self {
+        Self(
+            values
+                .iter()
+                .filter_map(|(name, value)| value.map(|v| ((*name).to_owned(), v.to_owned())))
+                .collect(),
+        )
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

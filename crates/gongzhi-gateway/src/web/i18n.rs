@@ -163,6 +163,14 @@ texts! {
     StRejected => "不予受理", "Rejected";
     StMerged => "已合并", "Merged";
     Returned => "已退回", "Returned";
+    // Channels
+    ChHotline => "12345热线", "Hotline";
+    ChApp => "App", "App";
+    ChWeb => "网站", "Web";
+    ChWalkIn => "窗口", "Walk-in";
+    ChCouncilSession => "议事会", "Council session";
+    ChEnterpriseService => "益企行", "Enterprise service";
+    ChGridPatrol => "网格巡查", "Grid patrol";
     // Case page
     CaseTitle => "工单", "Case";
     Reporter => "反映人", "Reporter";
@@ -254,6 +262,24 @@ texts! {
     Figure => "指标", "Figure";
     Change => "变化", "Change";
     Day => "日期", "Day";
+}
+
+/// Every channel by its API name, with its text.
+pub const CHANNELS: &[(&str, T)] = &[
+    ("hotline", T::ChHotline),
+    ("app", T::ChApp),
+    ("web", T::ChWeb),
+    ("walk_in", T::ChWalkIn),
+    ("council_session", T::ChCouncilSession),
+    ("enterprise_service", T::ChEnterpriseService),
+    ("grid_patrol", T::ChGridPatrol),
+];
+
+pub fn channel(lang: Lang, channel: &str) -> &str {
+    CHANNELS
+        .iter()
+        .find(|(name, _)| *name == channel)
+        .map_or(channel, |(_, text)| text.get(lang))
 }
 
 /// The reader's half of a directory name written "中文 English".

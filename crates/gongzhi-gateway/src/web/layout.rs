@@ -4,7 +4,7 @@
 use gongzhi_domain::Role;
 use maud::{DOCTYPE, Markup, html};
 
-use super::forms::{Errors, encode};
+use super::forms::{Errors, Form, encode};
 use super::i18n::T;
 use super::page::Page;
 
@@ -109,51 +109,132 @@ pub fn form_error(page: &Page, errors: &Errors) -> Markup {
     }
 }
 
-/// A labelled field wrapper with its error.
-pub fn field(name: &str, label: &str, errors: &Errors, control: Markup) -> Markup {
-    let error = errors.field(name);
-    html! {
-        div.field.invalid[error.is_some()] data-field=(name) {
-            label for=(name) { (label) }
-            (control)
-            @if let Some(message) = error {
-                p.field-error id={ (name) "-error" } { (message) }
+/// Builds one form's labelled fields from its last submission: what was typed stays, and
+/// each refusal sits under its field. Ids carry the form's prefix, so several forms on one
+/// page (a case page has many) never share an id and every label finds its control.
+pub struct Fields<'a> {
+    form: &'a Form,
+    errors: &'a Errors,
+    prefix: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(form: &'a Form, errors: &'a Errors) -> Self {
+        Self::prefixed(form, errors, "")
+    }
+
+    /// Fields whose ids start with `prefix-`.
+    pub fn prefixed(form: &'a Form, errors: &'a Errors, prefix: &'a str) -> Self {
+        Self {
+            form,
+            errors,
+            prefix,
+        }
+    }
+
+    pub fn value(&self, name: &str) -> &'a str {
+        self.form.value(name)
+    }
+
+    pub fn error(&self, name: &str) -> Option<&'a str> {
+        self.errors.field(name)
+    }
+
+    /// The id of the control for `name`.
+    pub fn id(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}-{name}", self.prefix)
+        }
+    }
+
+    fn invalid(&self, name: &str) -> (Option<&'static str>, Option<String>) {
+        match self.errors.field(name) {
+            Some(_) => (Some("true"), Some(format!("{}-error", self.id(name)))),
+            None => (None, None),
+        }
+    }
+
+    /// The label, a control made by the caller (with `id(name)`), a hint and the error.
+    pub fn wrap(&self, name: &str, label: &str, hint: Option<&str>, control: Markup) -> Markup {
+        let error = self.errors.field(name);
+        let id = self.id(name);
+        html! {
+            div.field.invalid[error.is_some()] data-field=(name) {
+                label for=(id) { (label) }
+                (control)
+                @if let Some(hint) = hint { small.hint { (hint) } }
+                @if let Some(message) = error {
+                    p.field-error id={ (id) "-error" } { (message) }
+                }
             }
         }
     }
-}
 
-pub fn text_input(name: &str, value: &str, required: bool, errors: &Errors) -> Markup {
-    let invalid = errors.field(name).is_some();
-    html! {
-        input type="text" id=(name) name=(name) value=(value) required[required]
-            aria-invalid=[invalid.then_some("true")]
-            aria-describedby=[invalid.then(|| format!("{name}-error"))];
+    /// A one-line input of `kind` (text, tel, date, password).
+    pub fn input(&self, kind: &str, name: &str, label: &str, required: bool) -> Markup {
+        self.input_with(kind, name, label, required, None)
     }
-}
 
-pub fn textarea(name: &str, value: &str, required: bool, errors: &Errors) -> Markup {
-    let invalid = errors.field(name).is_some();
-    html! {
-        textarea id=(name) name=(name) rows="4" required[required]
-            aria-invalid=[invalid.then_some("true")]
-            aria-describedby=[invalid.then(|| format!("{name}-error"))] { (value) }
+    pub fn input_with(
+        &self,
+        kind: &str,
+        name: &str,
+        label: &str,
+        required: bool,
+        hint: Option<&str>,
+    ) -> Markup {
+        let (invalid, described) = self.invalid(name);
+        let control = html! {
+            input type=(kind) id=(self.id(name)) name=(name) value=(self.value(name)) required[required]
+                aria-invalid=[invalid] aria-describedby=[described];
+        };
+        self.wrap(name, label, hint, control)
     }
-}
 
-/// A select of `(value, label)` options with one chosen; `blank` adds an empty first option.
-pub fn select(
-    name: &str,
-    options: &[(String, String)],
-    chosen: &str,
-    blank: Option<&str>,
-) -> Markup {
-    html! {
-        select id=(name) name=(name) {
-            @if let Some(blank) = blank { option value="" { (blank) } }
-            @for (value, label) in options {
-                option value=(value) selected[value == chosen] { (label) }
+    pub fn text(&self, name: &str, label: &str, required: bool) -> Markup {
+        self.input("text", name, label, required)
+    }
+
+    pub fn textarea(&self, name: &str, label: &str, required: bool) -> Markup {
+        self.textarea_with(name, label, required, None)
+    }
+
+    pub fn textarea_with(
+        &self,
+        name: &str,
+        label: &str,
+        required: bool,
+        hint: Option<&str>,
+    ) -> Markup {
+        let (invalid, described) = self.invalid(name);
+        let control = html! {
+            textarea id=(self.id(name)) name=(name) rows="4" required[required]
+                aria-invalid=[invalid] aria-describedby=[described] { (self.value(name)) }
+        };
+        self.wrap(name, label, hint, control)
+    }
+
+    /// A select of `(value, text)` options; the submitted value is chosen, else `fallback`.
+    /// `blank` adds an empty first option with that text.
+    pub fn select(
+        &self,
+        name: &str,
+        label: &str,
+        options: &[(String, String)],
+        fallback: &str,
+        blank: Option<&str>,
+    ) -> Markup {
+        let chosen = self.form.get(name).unwrap_or(fallback);
+        let control = html! {
+            select id=(self.id(name)) name=(name) {
+                @if let Some(blank) = blank { option value="" { (blank) } }
+                @for (value, text) in options {
+                    option value=(value) selected[value == chosen] { (text) }
+                }
             }
-        }
+        };
+        self.wrap(name, label, None, control)
     }
 }

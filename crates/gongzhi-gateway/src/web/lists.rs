@@ -15,8 +15,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::forms::{Errors, Form};
 use super::i18n::{self, T};
-use super::layout::{self, select};
+use super::layout::{self, Fields};
 use super::page::Page;
 use super::{categories, code_name, status_badge, when};
 use crate::ApiError;
@@ -106,13 +107,13 @@ fn table(
     live: Option<&str>,
 ) -> Markup {
     html! {
-        table id=(id) data-live=[live] {
+        div.scroll { table id=(id) data-live=[live] {
             thead { tr {
                 th { (page.t(T::TrackingCode)) } th { (page.t(T::Title)) } th { (page.t(T::Community)) }
                 th { (page.t(T::Category)) } th { (page.t(T::Status)) } th { (page.t(T::Deadline)) }
             } }
             tbody { (rows(state, page, cases)) }
-        }
+        } }
     }
 }
 
@@ -158,15 +159,22 @@ pub async fn queue(
     .iter()
     .map(|(value, text)| ((*value).to_owned(), page.t(*text).to_owned()))
     .collect();
+    let typed = Form::of(&[
+        ("status", filters.status.as_deref()),
+        ("category", filters.category.as_deref()),
+        ("q", filters.q.as_deref()),
+    ]);
+    let no_errors = Errors::default();
+    let f = Fields::new(&typed, &no_errors);
     let stream = format!("/queue/stream?{}", filters.query_string());
     let rows_url = format!("/queue/rows?{}", filters.query_string());
     let body = html! {
         h1 { (page.t(T::QueueTitle)) }
         p { (page.t(T::QueueText)) " " span.live #live hidden { "● " (page.t(T::Live)) } }
         form #filters.filters method="get" action="/queue" {
-            label { (page.t(T::Status)) " " (select("status", &statuses, filters.status.as_deref().unwrap_or(QUEUE_STATUSES), None)) }
-            label { (page.t(T::Category)) " " (select("category", &categories(&state, page.lang), filters.category.as_deref().unwrap_or_default(), Some(page.t(T::AnyCategory)))) }
-            label { (page.t(T::Search)) " " input type="search" name="q" value=(filters.q.as_deref().unwrap_or_default()); }
+            (f.select("status", page.t(T::Status), &statuses, QUEUE_STATUSES, None))
+            (f.select("category", page.t(T::Category), &categories(&state, page.lang), "", Some(page.t(T::AnyCategory))))
+            (f.input("search", "q", page.t(T::Search), false))
             label.check { input type="checkbox" name="overdue" checked[filters.overdue.as_deref() == Some("on")]; " " (page.t(T::OnlyOverdue)) }
             button type="submit" { (page.t(T::Filter)) }
         }

@@ -11,7 +11,7 @@ mod charts;
 mod dashboard;
 mod export;
 mod forms;
-mod i18n;
+pub(crate) mod i18n;
 mod layout;
 mod lists;
 mod operator;
@@ -33,7 +33,7 @@ use serde::Deserialize;
 
 use self::forms::{Errors, Form};
 use self::i18n::{Lang, T};
-use self::layout::{field, form_error, hidden, home_of, role_name};
+use self::layout::{Fields, form_error, hidden, home_of, role_name};
 use self::page::Page;
 use crate::routes::sessions::{sign_in, sign_out};
 use crate::scope;
@@ -156,16 +156,18 @@ struct LoginQuery {
 }
 
 fn login_form(page: &Page, username: &str, next: &str, errors: &Errors) -> Markup {
+    let typed = Form::default();
+    let f = Fields::new(&typed, errors);
     let body = html! {
         h1 { (page.t(T::LoginTitle)) }
         (form_error(page, errors))
         form #login method="post" action="/login" {
             (hidden(page, None))
             input type="hidden" name="next" value=(next);
-            (field("username", page.t(T::Username), errors, html! {
+            (f.wrap("username", page.t(T::Username), None, html! {
                 input #username type="text" name="username" value=(username) required autocomplete="username";
             }))
-            (field("password", page.t(T::Password), errors, html! {
+            (f.wrap("password", page.t(T::Password), None, html! {
                 input #password type="password" name="password" required autocomplete="current-password";
             }))
             button type="submit" { (page.t(T::LoginButton)) }

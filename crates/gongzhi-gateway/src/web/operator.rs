@@ -12,12 +12,17 @@ use serde_json::json;
 
 use super::forms::{self, Errors, Form};
 use super::i18n::T;
-use super::layout::{self, field, form_error, hidden, select, textarea};
+use super::layout::{self, Fields, form_error, hidden};
 use super::page::Page;
 use super::{categories, code_name, communities, csrf_refused, when};
 use crate::out::{FiledOut, SummaryOut};
 use crate::routes::cases::{ListQuery, file_concern, list};
 use crate::state::SharedState;
+
+/// Resolved cases waiting for a call-back shown at once, oldest first. The list reads a
+/// page of resolved cases and leaves out the rated ones; a views filter on "rated" would
+/// let a street with more than a page of rated, unclosed cases see all of them.
+const FOLLOW_UPS_SHOWN: usize = 20;
 
 /// Characters of the description that become the title when an operator files.
 const TITLE_FROM_DESCRIPTION: usize = 30;
@@ -37,11 +42,16 @@ async fn follow_ups(state: &SharedState, page: &Page) -> Vec<SummaryOut> {
     let query = ListQuery {
         status: Some("resolved".to_owned()),
         sort: Some("oldest".to_owned()),
-        per_page: Some(20),
+        per_page: Some(state.gateway.config.max_per_page),
         ..ListQuery::default()
     };
     match list(State(state.clone()), page.caller.clone(), Ok(Query(query))).await {
-        Ok(Json(out)) => out.items,
+        Ok(Json(out)) => out
+            .items
+            .into_iter()
+            .filter(|case| case.satisfaction.is_none())
+            .take(FOLLOW_UPS_SHOWN)
+            .collect(),
         Err(error) => {
             tracing::warn!(%error, "the call-back queue could not be read");
             Vec::new()
@@ -58,6 +68,7 @@ async fn render(
 ) -> Markup {
     let key = forms::new_key();
     let rows = follow_ups(state, page).await;
+    let f = Fields::new(form, errors);
     let body = html! {
         h1 { (page.t(T::OperatorTitle)) }
         section {
@@ -72,22 +83,20 @@ async fn render(
             (form_error(page, errors))
             form #quick-file.compact method="post" action="/operator/file" {
                 (hidden(page, Some(&key)))
-                (field("phone", page.t(T::CallerPhone), errors, html! {
-                    input #phone type="tel" name="phone" value=(form.value("phone")) autofocus required
-                        aria-invalid=[errors.field("phone").is_some().then_some("true")];
+                (f.wrap("phone", page.t(T::CallerPhone), None, html! {
+                    input #phone type="tel" name="phone" value=(f.value("phone")) autofocus required
+                        aria-invalid=[f.error("phone").map(|_| "true")];
                 }))
-                (field("community", page.t(T::Community), errors,
-                    select("community", &communities(state, page.lang, page.user()), form.value("community"), Some(page.t(T::Choose)))))
-                (field("category", page.t(T::Category), errors,
-                    select("category", &categories(state, page.lang), form.value("category"), Some(page.t(T::CategoryUnknown)))))
-                (field("description", page.t(T::Description), errors, textarea("description", form.value("description"), true, errors)))
+                (f.select("community", page.t(T::Community), &communities(state, page.lang, page.user()), "", Some(page.t(T::Choose))))
+                (f.select("category", page.t(T::Category), &categories(state, page.lang), "", Some(page.t(T::CategoryUnknown))))
+                (f.textarea("description", page.t(T::Description), true))
                 button type="submit" { (page.t(T::Submit)) }
             }
         }
         section {
             h2 { (page.t(T::FollowUp)) }
             p { (page.t(T::FollowUpText)) }
-            table #follow-up {
+            div.scroll { table #follow-up {
                 thead { tr {
                     th { (page.t(T::TrackingCode)) } th { (page.t(T::Title)) } th { (page.t(T::Community)) }
                     th { (page.t(T::Reporter)) } th { (page.t(T::UpdatedAt)) } th { (page.t(T::RateTitle)) }
@@ -123,7 +132,7 @@ async fn render(
                         }
                     }
                 }
-            }
+            } }
         }
     };
     layout::page(page, page.t(T::OperatorTitle), body)

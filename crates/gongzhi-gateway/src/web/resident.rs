@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::forms::{self, Errors, Form};
 use super::i18n::T;
-use super::layout::{self, field, form_error, hidden, select, text_input, textarea};
+use super::layout::{self, Fields, form_error, hidden};
 use super::page::Page;
 use super::{categories, code_name, communities, csrf_refused, status_badge, when};
 use crate::routes::cases::{act_by_code, file_concern};
@@ -29,31 +29,20 @@ fn report_form(state: &SharedState, page: &Page, form: &Form, errors: &Errors) -
     let key = form
         .get("idem")
         .map_or_else(forms::new_key, ToOwned::to_owned);
+    let f = Fields::new(form, errors);
     let body = html! {
         h1 { (page.t(T::ReportTitle)) }
         p { (page.t(T::ReportIntro)) }
         (form_error(page, errors))
         form #report method="post" action="/report" novalidate {
             (hidden(page, Some(&key)))
-            (field("community", page.t(T::Community), errors,
-                select("community", &communities(state, page.lang, page.user()), form.value("community"), Some(page.t(T::Choose)))))
-            (field("category", page.t(T::Category), errors,
-                select("category", &categories(state, page.lang), form.value("category"), Some(page.t(T::CategoryUnknown)))))
-            (field("title", page.t(T::TitleField), errors, html! {
-                (text_input("title", form.value("title"), true, errors))
-                small.hint { (page.t(T::TitleHint)) }
-            }))
-            (field("description", page.t(T::Description), errors, html! {
-                (textarea("description", form.value("description"), true, errors))
-                small.hint { (page.t(T::DescriptionHint)) }
-            }))
-            (field("address", page.t(T::Address), errors, text_input("address", form.value("address"), false, errors)))
-            (field("name", page.t(T::YourName), errors, text_input("name", form.value("name"), false, errors)))
-            (field("phone", page.t(T::YourPhone), errors, html! {
-                input #phone type="tel" name="phone" value=(form.value("phone")) autocomplete="tel"
-                    aria-invalid=[errors.field("phone").is_some().then_some("true")];
-                small.hint { (page.t(T::PhoneHint)) }
-            }))
+            (f.select("community", page.t(T::Community), &communities(state, page.lang, page.user()), "", Some(page.t(T::Choose))))
+            (f.select("category", page.t(T::Category), &categories(state, page.lang), "", Some(page.t(T::CategoryUnknown))))
+            (f.input_with("text", "title", page.t(T::TitleField), true, Some(page.t(T::TitleHint))))
+            (f.textarea_with("description", page.t(T::Description), true, Some(page.t(T::DescriptionHint))))
+            (f.text("address", page.t(T::Address), false))
+            (f.text("name", page.t(T::YourName), false))
+            (f.input_with("tel", "phone", page.t(T::YourPhone), false, Some(page.t(T::PhoneHint))))
             div.check data-field="anonymous" {
                 input #anonymous type="checkbox" name="anonymous" checked[form.checked("anonymous")];
                 label for="anonymous" { (page.t(T::Anonymous)) }
@@ -172,9 +161,11 @@ async fn track_view(
     errors: &Errors,
     done: Option<&str>,
 ) -> (StatusCode, Markup) {
+    let no_errors = Errors::default();
+    let lookup_fields = Fields::new(rate_form, &no_errors);
     let lookup = html! {
         form #lookup method="get" action="/track" {
-            (field("code", page.t(T::TrackingCode), &Errors::default(), html! {
+            (lookup_fields.wrap("code", page.t(T::TrackingCode), None, html! {
                 input #code type="text" name="code" value=(code) placeholder="SY-2611-7K3Q" autocapitalize="characters" required;
             }))
             button type="submit" { (page.t(T::TrackButton)) }
@@ -191,7 +182,9 @@ async fn track_view(
             }
             Ok(summary) => {
                 let timeline = public_timeline(state, &summary).await.unwrap_or_default();
-                let resolved = summary.status.as_str() == "resolved";
+                let awaiting_rating =
+                    summary.status.as_str() == "resolved" && summary.satisfaction.is_none();
+                let rate = Fields::prefixed(rate_form, errors, "rate");
                 html! {
                     @if let Some(done) = done {
                         p.notice role="status" { (page.t(if done == "withdrawn" { T::Withdrawn } else { T::ThanksRated })) }
@@ -212,17 +205,16 @@ async fn track_view(
                             li { time { (when(state, *at)) } " " (step_text(page, step)) }
                         }
                     }
-                    @if resolved {
+                    @if awaiting_rating {
                         h2 { (page.t(T::RateTitle)) }
                         p { (page.t(T::RateIntro)) }
                         (form_error(page, errors))
                         form #rate method="post" action="/track/rate" {
                             (hidden(page, Some(&rate_form.get("idem").map_or_else(forms::new_key, ToOwned::to_owned))))
                             input type="hidden" name="code" value=(summary.tracking_code);
-                            (field("secret", page.t(T::TrackingSecret), errors,
-                                text_input("secret", rate_form.value("secret"), true, errors)))
-                            (rating_fields(page, rate_form, errors))
-                            (field("comment", page.t(T::Comment), errors, textarea("comment", rate_form.value("comment"), false, errors)))
+                            (rate.text("secret", page.t(T::TrackingSecret), true))
+                            (rating_fields(page, &rate))
+                            (rate.textarea("comment", page.t(T::Comment), false))
                             button type="submit" { (page.t(T::RateButton)) }
                         }
                     }
@@ -238,30 +230,36 @@ async fn track_view(
     (status, layout::page(page, page.t(T::TrackTitle), body))
 }
 
-/// Satisfaction and "was it resolved" as radio groups (also used by the operator).
-pub fn rating_fields(page: &Page, form: &Form, errors: &Errors) -> Markup {
-    let satisfaction = form.value("satisfaction");
-    let resolved = form.value("resolved");
+/// Satisfaction and "was it resolved" as radio groups (also used by staff).
+pub fn rating_fields(page: &Page, f: &Fields<'_>) -> Markup {
+    let groups = [
+        (
+            "satisfaction",
+            T::Satisfaction,
+            vec![
+                ("satisfied", T::Satisfied),
+                ("basically_satisfied", T::BasicallySatisfied),
+                ("unsatisfied", T::Unsatisfied),
+            ],
+        ),
+        (
+            "resolved",
+            T::WasResolved,
+            vec![("true", T::Yes), ("false", T::No)],
+        ),
+    ];
     html! {
-        fieldset.field data-field="satisfaction" {
-            legend { (page.t(T::Satisfaction)) }
-            @for (value, text) in [("satisfied", T::Satisfied), ("basically_satisfied", T::BasicallySatisfied), ("unsatisfied", T::Unsatisfied)] {
-                label.radio {
-                    input type="radio" name="satisfaction" value=(value) required checked[satisfaction == value];
-                    " " (page.t(text))
+        @for (name, legend, choices) in groups {
+            fieldset.field data-field=(name) {
+                legend { (page.t(legend)) }
+                @for (value, text) in choices {
+                    label.radio {
+                        input type="radio" name=(name) value=(value) required checked[f.value(name) == value];
+                        " " (page.t(text))
+                    }
                 }
+                @if let Some(message) = f.error(name) { p.field-error { (message) } }
             }
-            @if let Some(message) = errors.field("satisfaction") { p.field-error { (message) } }
-        }
-        fieldset.field data-field="resolved" {
-            legend { (page.t(T::WasResolved)) }
-            @for (value, text) in [("true", T::Yes), ("false", T::No)] {
-                label.radio {
-                    input type="radio" name="resolved" value=(value) required checked[resolved == value];
-                    " " (page.t(text))
-                }
-            }
-            @if let Some(message) = errors.field("resolved") { p.field-error { (message) } }
         }
     }
 }
