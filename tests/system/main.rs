@@ -2,6 +2,7 @@
 //! on SQLite and on PostgreSQL; and the whole product over real HTTP (`http`).
 
 mod browser;
+mod bus;
 mod faults;
 mod http;
 mod replicas;

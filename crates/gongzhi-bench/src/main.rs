@@ -1,8 +1,10 @@
 //! `gongzhi-bench`: append throughput beside plain INSERT transactions, and rebuild
 //! throughput over a simulated history, on SQLite and PostgreSQL, in one run on one machine;
-//! and the load generator (`--only load`) that files concerns over HTTP.
+//! the load generator (`--only load`) that files concerns over HTTP, and the relay beside
+//! the raw JetStream publish ceiling (`--only bus`).
 
 mod append;
+mod bus;
 mod load;
 mod raw_server;
 mod rebuild;
@@ -19,6 +21,9 @@ struct Args {
     /// Events in the history the rebuild replays (about 9 per simulated case).
     #[arg(long, default_value_t = 1_000_000)]
     events: usize,
+    /// Events the relays publish in the bus run (`--only bus`).
+    #[arg(long, default_value_t = 100_000)]
+    bus_events: usize,
     /// Concurrent writers to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64])]
     writers: Vec<usize>,
@@ -46,7 +51,8 @@ struct Args {
     /// Internal: the raw engine's data folder.
     #[arg(long, hide = true)]
     raw_server_dir: Option<std::path::PathBuf>,
-    /// Which benchmarks: append, rebuild, load (HTTP; needs the release `gongzhi` binary).
+    /// Which benchmarks: append, rebuild, load (HTTP; needs the release `gongzhi` binary),
+    /// bus (relay against raw JetStream; needs nats-server).
     #[arg(long, value_delimiter = ',', default_values_t = ["append".to_owned(), "rebuild".to_owned()])]
     only: Vec<String>,
     /// Which backends: sqlite, postgres.
@@ -70,6 +76,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.only.iter().any(|o| o == "rebuild") {
         rebuild::run(&args.backends, args.events).await?;
+    }
+    if args.only.iter().any(|o| o == "bus") {
+        bus::run(args.bus_events).await?;
     }
     if args.only.iter().any(|o| o == "load") {
         load::run(&load::LoadArgs {

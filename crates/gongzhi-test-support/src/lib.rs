@@ -1,6 +1,9 @@
-//! Shared test fixtures. [`PgCluster`] starts a throw-away PostgreSQL server on loopback
-//! and removes it on `Drop`; tests that need PostgreSQL start one instead of skipping.
+//! Shared test fixtures. [`PgCluster`] starts a throw-away PostgreSQL server and
+//! [`NatsCluster`] a throw-away NATS JetStream cluster on loopback; both stop and remove
+//! everything on `Drop`. Tests that need them start one instead of skipping.
 
+mod nats;
 mod postgres;
 
+pub use nats::NatsCluster;
 pub use postgres::{PgCluster, PgSettings};

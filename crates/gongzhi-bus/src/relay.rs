@@ -1,0 +1,194 @@
+//! The relay: a service's own committed events, read from its store in global order (the
+//! event table is the outbox), published to JetStream with `Nats-Msg-Id` = event id. The
+//! relay's checkpoint moves only after JetStream has acknowledged every message of a
+//! batch, so a relay that dies republishes at most one batch, and the stream's duplicate
+//! window drops those copies. While NATS is unreachable the events wait in the store.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::Publish};
+use gongzhi_domain::Context;
+use gongzhi_store::{EventStore, Position, StoredEvent};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::BusError;
+use crate::subject::event_subject;
+use crate::wire::WireEvent;
+
+/// The relay's checkpoint name in its service's store.
+pub const RELAY_CHECKPOINT: &str = "relay";
+/// Cases whose community the relay remembers before it starts over.
+const COMMUNITY_CACHE: usize = 100_000;
+
+fn community_in(filing: &str) -> Option<String> {
+    let payload: serde_json::Value = serde_json::from_str(filing).ok()?;
+    Some(payload.get("community")?.as_str()?.to_owned())
+}
+
+/// Where a relay stands, for `/metrics` and for tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayStatus {
+    /// The last position whose events JetStream has acknowledged.
+    pub checkpoint: Position,
+    /// Messages published since start (acknowledged, duplicates included).
+    pub published: u64,
+    /// Acknowledged as duplicates: republished after a crash, dropped by JetStream.
+    pub duplicates: u64,
+    /// Own events read but not yet acknowledged when last looked (lag, in events).
+    pub pending: u64,
+    /// Failed attempts since start (NATS unreachable, say).
+    pub failures: u64,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relayed {
+    pub published: usize,
+    pub duplicates: usize,
+    /// The store had more after this batch.
+    pub more: bool,
+}
+
+pub struct Relay<S: EventStore> {
+    store: S,
+    jetstream: jetstream::Context,
+    context: Context,
+    batch: usize,
+    communities: Mutex<HashMap<Uuid, String>>,
+    status: watch::Sender<RelayStatus>,
+}
+
+impl<S: EventStore> Relay<S> {
+    /// A relay for the events `context` decides, found in `store`.
+    pub fn new(store: S, jetstream: jetstream::Context, context: Context) -> Self {
+        Self {
+            store,
+            jetstream,
+            context,
+            batch: 1_000,
+            communities: Mutex::new(HashMap::new()),
+            status: watch::Sender::new(RelayStatus::default()),
+        }
+    }
+
+    pub fn status(&self) -> watch::Receiver<RelayStatus> {
+        self.status.subscribe()
+    }
+
+    /// The community of a case: from its first event (`ConcernFiled`), which every store
+    /// holds before anything else of the case.
+    async fn community(&self, case: Uuid) -> Option<String> {
+        if let Some(found) = self
+            .communities
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&case)
+        {
+            return Some(found.clone());
+        }
+        let stream = self.store.read_stream(case).await.ok()?;
+        let first = stream.first().filter(|e| e.event_type == "ConcernFiled")?;
+        let community = community_in(&first.payload)?;
+        self.remember(case, community.clone());
+        Some(community)
+    }
+
+    fn remember(&self, case: Uuid, community: String) {
+        let mut cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= COMMUNITY_CACHE {
+            cache.clear();
+        }
+        cache.insert(case, community);
+    }
+
+    async fn publish(&self, events: &[&StoredEvent]) -> Result<(usize, usize), BusError> {
+        let mut acks = Vec::with_capacity(events.len());
+        for event in events {
+            let community = self.community(event.stream_id).await;
+            let subject = event_subject(&event.context, community.as_deref(), &event.event_type);
+            let payload = serde_json::to_vec(&WireEvent::from_stored(event)?)?;
+            let message = Publish::build()
+                .message_id(event.event_id.to_string())
+                .payload(payload.into());
+            acks.push(self.jetstream.send_publish(subject, message).await?);
+        }
+        let mut duplicates = 0;
+        for ack in acks {
+            if ack.await?.duplicate {
+                duplicates += 1;
+            }
+        }
+        Ok((events.len(), duplicates))
+    }
+
+    /// Publishes the next batch of own events and moves the checkpoint past it.
+    pub async fn step(&self) -> Result<Relayed, BusError> {
+        let after = self.store.load_checkpoint(RELAY_CHECKPOINT).await?;
+        let read = self.store.read_all(after, self.batch).await?;
+        let Some(last) = read.last().map(|e| e.position) else {
+            self.status.send_modify(|s| s.pending = 0);
+            return Ok(Relayed::default());
+        };
+        // Filings in the batch name their case's community without a lookup.
+        for filed in read.iter().filter(|e| e.event_type == "ConcernFiled") {
+            if let Some(community) = community_in(&filed.payload) {
+                self.remember(filed.stream_id, community);
+            }
+        }
+        // The store also holds copies of the other contexts' events; they have a relay of
+        // their own.
+        let own: Vec<&StoredEvent> = read
+            .iter()
+            .filter(|e| e.context == self.context.as_str())
+            .collect();
+        self.status.send_modify(|s| s.pending = own.len() as u64);
+        let (published, duplicates) = self.publish(&own).await?;
+        self.store.save_checkpoint(RELAY_CHECKPOINT, last).await?;
+        self.status.send_modify(|s| {
+            s.checkpoint = last;
+            s.published += published as u64;
+            s.duplicates += duplicates as u64;
+            s.pending = 0;
+        });
+        Ok(Relayed {
+            published,
+            duplicates,
+            more: read.len() == self.batch,
+        })
+    }
+
+    /// Relays until `shutdown`. Other processes append to the same store, so the relay
+    /// polls as well as waking on this process's appends. A failure (NATS or the database
+    /// away) is logged and retried with a growing pause; nothing is skipped.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut appended = self.store.appended();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            appended.borrow_and_update();
+            match self.step().await {
+                Ok(step) if step.more => continue,
+                Ok(_) => pause = Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(context = self.context.as_str(), %error, "relay step failed; the events wait in the store");
+                    self.status.send_modify(|s| s.failures += 1);
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                    tokio::select! {
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    continue;
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = appended.changed() => {}
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+    }
+}

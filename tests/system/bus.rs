@@ -1,0 +1,192 @@
+//! The distributed bus on a real three-node JetStream cluster with a three-replica
+//! stream: the relay publishes every event once through a server's crash and its own, and
+//! an inbox following JetStream appends every event once, also when the stream replays.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gongzhi_bus::{JetStreamFeed, RELAY_CHECKPOINT, Relay, StreamSettings};
+use gongzhi_domain::{Actor, Channel, Code, Command, Context, FileConcern, IntakeCommand, Role};
+use gongzhi_service::{
+    Clock, Commands, ContextServices, Filing, Inbox, ManualClock, RequestMeta, SecretKey, Stores,
+};
+use gongzhi_store::{AnyEventStore, EventStore, Position, connect};
+use gongzhi_test_support::NatsCluster;
+
+use crate::support::{Backend, china, cst, policy};
+
+const CONCERNS: usize = 120;
+
+fn file(filing: &Filing, n: usize) -> Command {
+    Command::Intake(IntakeCommand::FileConcern(Box::new(FileConcern {
+        tracking_code: filing.tracking_code.clone(),
+        secret_digest: filing.secret_digest(),
+        channel: Channel::Hotline,
+        community: Code::parse("community", "shilong").unwrap(),
+        category: None,
+        title: format!("井盖缺失 {n}"),
+        description: "石龙路井盖缺失，夜间危险".into(),
+        address: None,
+        location: None,
+        reporter: None,
+        anonymous: true,
+        confidential: false,
+    })))
+}
+
+async fn messages(jetstream: &async_nats::jetstream::Context, settings: &StreamSettings) -> u64 {
+    let mut stream = jetstream.get_stream(&settings.name).await.unwrap();
+    stream.info().await.unwrap().state.messages
+}
+
+/// Steps the relay until it has published everything, riding out failures.
+async fn relay_all(relay: &Relay<AnyEventStore>) -> (usize, usize) {
+    let started = Instant::now();
+    let (mut published, mut duplicates) = (0, 0);
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the relay is stuck"
+        );
+        match relay.step().await {
+            Ok(step) => {
+                published += step.published;
+                duplicates += step.duplicates;
+                if !step.more && step.published == 0 {
+                    return (published, duplicates);
+                }
+            }
+            Err(error) => {
+                eprintln!("relay step failed (retrying): {error}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+async fn filed_in(store: &AnyEventStore) -> usize {
+    store
+        .read_all(Position::START, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == "ConcernFiled")
+        .count()
+}
+
+/// Steps the inbox until it has appended `expected` filings or gives up.
+async fn follow(
+    inbox: &Inbox<AnyEventStore, JetStreamFeed>,
+    local: &AnyEventStore,
+    expected: usize,
+) -> usize {
+    let started = Instant::now();
+    let mut appended = 0;
+    while filed_in(local).await < expected && started.elapsed() < Duration::from_secs(30) {
+        appended += inbox.step().await.unwrap().appended;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    appended
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_and_inbox_move_every_event_once_through_crashes() {
+    let nats = NatsCluster::start(3).unwrap();
+    let settings = StreamSettings {
+        replicas: 3,
+        ..StreamSettings::default()
+    };
+    let jetstream = gongzhi_bus::connect(&nats.urls(), &settings).await.unwrap();
+    let backend = Backend::sqlite();
+    let stores = Stores {
+        intake: connect(&backend.url("intake")).await.unwrap(),
+        assignment: connect(&backend.url("assignment")).await.unwrap(),
+        resolution: connect(&backend.url("resolution")).await.unwrap(),
+        log: connect(&backend.url("log")).await.unwrap(),
+    };
+    let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
+    let services = ContextServices::new(&stores, policy(), clock.clone());
+    let operator = Actor::staff("hotline", Role::Operator, None);
+    let key = SecretKey::generate();
+    let relay = Relay::new(stores.intake.clone(), jetstream.clone(), Context::Intake);
+
+    // Concerns are filed while the relay publishes; one server of three is killed half
+    // way and comes back.
+    let mut relayed = 0;
+    for n in 0..CONCERNS {
+        let filing = Filing::new("SY", clock.now(), china(), &key);
+        services
+            .execute(
+                filing.case_id,
+                &operator,
+                &file(&filing, n),
+                &RequestMeta::default(),
+            )
+            .await
+            .unwrap();
+        if n == CONCERNS / 3 {
+            relayed += relay_all(&relay).await.0;
+            nats.kill(1).unwrap();
+        }
+        if n == 2 * CONCERNS / 3 {
+            relayed += relay_all(&relay).await.0;
+            nats.restart(1).unwrap();
+        }
+    }
+    relayed += relay_all(&relay).await.0;
+    assert_eq!(relayed, CONCERNS);
+    assert_eq!(messages(&jetstream, &settings).await, CONCERNS as u64);
+
+    // The relay dies before saving its checkpoint: it publishes everything again, and the
+    // stream keeps one copy of each.
+    stores
+        .intake
+        .save_checkpoint(RELAY_CHECKPOINT, Position::START)
+        .await
+        .unwrap();
+    let (again, duplicates) = relay_all(&relay).await;
+    assert_eq!((again, duplicates), (CONCERNS, CONCERNS));
+    assert_eq!(messages(&jetstream, &settings).await, CONCERNS as u64);
+
+    // Assignment's replica follows intake through JetStream.
+    let checkpoint = "inbox:intake";
+    let after = stores.assignment.load_checkpoint(checkpoint).await.unwrap();
+    let feed = JetStreamFeed::start(&jetstream, &settings, Context::Intake, after)
+        .await
+        .unwrap();
+    let inbox = Inbox::new(stores.assignment.clone(), feed);
+    assert_eq!(inbox.consumer(), checkpoint);
+    let appended = follow(&inbox, &stores.assignment, CONCERNS).await;
+    assert_eq!(appended, CONCERNS);
+
+    // The checkpoint is lost and the stream replays from its start: every event is
+    // recognised as held and nothing is appended twice.
+    stores
+        .assignment
+        .save_checkpoint(checkpoint, Position::START)
+        .await
+        .unwrap();
+    let replay = JetStreamFeed::start(&jetstream, &settings, Context::Intake, Position::START)
+        .await
+        .unwrap();
+    let inbox = Inbox::new(stores.assignment.clone(), replay);
+    let started = Instant::now();
+    let mut replayed = 0;
+    while started.elapsed() < Duration::from_secs(30) {
+        let step = inbox.step().await.unwrap();
+        replayed += step.appended;
+        let now = stores.assignment.load_checkpoint(checkpoint).await.unwrap();
+        if now.sequence >= CONCERNS as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(replayed, 0, "a replayed event was appended again");
+    assert_eq!(filed_in(&stores.assignment).await, CONCERNS);
+    println!(
+        "bus: {CONCERNS} concerns filed; relayed {relayed} through a killed server, \
+         republished {again} ({duplicates} dropped as duplicates), stream holds {}; \
+         the replica appended {appended}, then 0 of a full replay",
+        messages(&jetstream, &settings).await
+    );
+}
