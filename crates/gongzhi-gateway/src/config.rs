@@ -19,8 +19,9 @@ pub struct GatewayConfig {
     pub min_sample: i64,
     /// The most items a list returns per page.
     pub max_per_page: u64,
-    /// Demo accounts the start page lists (`gongzhi dev`), with their shared password.
+    /// Demo accounts the start page lists (`gongzhi dev`); empty in a real deployment.
     pub demo_accounts: Vec<(String, Role)>,
+    /// The demo accounts' shared password, published on the start page with them.
     pub demo_password: String,
 }
 

@@ -8,6 +8,7 @@
 mod bodies;
 mod config;
 mod error;
+mod i18n;
 mod limit;
 mod metrics;
 mod openapi;

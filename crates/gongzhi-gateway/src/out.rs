@@ -195,7 +195,7 @@ pub struct TrackOut {
 }
 
 /// The figures of DESIGN §4 for one group or the total. Rates are `null` without a sample.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Figures {
     pub filed: i64,
     pub dispatched: i64,

@@ -140,7 +140,10 @@ pub async fn authenticate(
             caller = Caller::Staff(user);
         }
     }
-    if matches!(caller, Caller::Anonymous) {
+    // A page's stylesheet and script are not requests a person makes: they do not count
+    // against a visitor's limit (a page view is one request, not three).
+    let asset = request.uri().path().starts_with("/assets/");
+    if matches!(caller, Caller::Anonymous) && !asset {
         let address = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()

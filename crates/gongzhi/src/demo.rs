@@ -12,7 +12,8 @@ use gongzhi_domain::{AreaLevel, Code, Directory, Role};
 /// accounts.
 pub const DEMO_PASSWORD: &str = "gongzhi-demo";
 
-/// The demo accounts by name and role (`handler2` only when a second unit exists).
+/// The demo accounts by name and role, as the start page lists them (the plan below makes
+/// `handler2` only when the directory has a second unit; the shipped one does).
 const DEMO_USERS: &[(&str, Role)] = &[
     ("hotline", Role::Operator),
     ("council", Role::Council),

@@ -196,8 +196,19 @@ async fn pages_hold_to_csrf_scope_and_escaping() {
     assert!(html.contains(&code(&first)));
 
     // A language switch only ever sends the reader back onto this site.
-    let (status, location, _) = page(&server, "/lang/en?next=//evil.example/", None).await;
-    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
+    for next in [
+        "//evil.example/",
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "https://evil.example",
+    ] {
+        let (status, location, _) = page(&server, &format!("/lang/en?next={next}"), None).await;
+        assert_eq!(
+            (status, location.as_str()),
+            (StatusCode::SEE_OTHER, "/"),
+            "{next}"
+        );
+    }
 
     // The exports are the dashboard's figures.
     let response = browser()

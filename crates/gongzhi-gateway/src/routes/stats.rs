@@ -15,11 +15,11 @@ use utoipa::IntoParams;
 
 use crate::bodies;
 use crate::error::{ApiError, ErrorBody};
+use crate::i18n::{self, Lang};
 use crate::out::{Figures, GroupOut, StatsOut};
 use crate::scope;
 use crate::session::Caller;
 use crate::state::SharedState;
-use crate::web::i18n::{self, Lang};
 
 /// The longest period one request may cover.
 const MAX_DAYS: i64 = 3 * 366;

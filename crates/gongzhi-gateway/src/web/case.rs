@@ -15,12 +15,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::forms::{self, Errors, Form};
-use super::i18n::{self, T};
-use super::layout::{self, Fields, form_error, hidden};
+use super::layout::{self, Fields, hidden};
 use super::page::Page;
 use super::resident::rating_fields;
 use super::{categories, code_name, csrf_refused, similar, status_badge, units, when};
 use crate::ApiError;
+use crate::i18n::{self, T};
 use crate::out::{EventOut, SummaryOut};
 use crate::routes::cases::{ListQuery, act_on, events, get as get_case, list};
 use crate::state::SharedState;
@@ -68,21 +68,21 @@ fn event_text(event_type: &str) -> Option<T> {
     Some(match event_type {
         "ConcernFiled" => T::ReceiptTitle,
         "ConcernAmended" => T::EvAmended,
-        "ConcernWithdrawn" => T::ActWithdraw,
-        "CaseTriaged" => T::ActTriage,
-        "CaseDispatched" => T::ActDispatch,
-        "DispatchAccepted" => T::ActAccept,
-        "DispatchReturned" => T::ActReturn,
-        "CaseEscalated" => T::ActEscalate,
-        "CaseMergedAsDuplicate" => T::ActMerge,
-        "ConcernRejected" => T::ActReject,
-        "DeadlineExtended" => T::ActExtend,
-        "ResidentContacted" => T::ActContact,
-        "ProgressRecorded" => T::ActProgress,
-        "CaseResolved" => T::ActResolve,
-        "FeedbackGiven" => T::ActFeedback,
-        "CaseReopened" => T::ActReopen,
-        "CaseClosed" => T::ActClose,
+        "ConcernWithdrawn" => T::EvWithdrawn,
+        "CaseTriaged" => T::EvTriaged,
+        "CaseDispatched" => T::EvDispatched,
+        "DispatchAccepted" => T::EvAccepted,
+        "DispatchReturned" => T::EvReturned,
+        "CaseEscalated" => T::EvEscalated,
+        "CaseMergedAsDuplicate" => T::EvMerged,
+        "ConcernRejected" => T::EvRejected,
+        "DeadlineExtended" => T::EvExtended,
+        "ResidentContacted" => T::EvContacted,
+        "ProgressRecorded" => T::EvProgress,
+        "CaseResolved" => T::EvResolved,
+        "FeedbackGiven" => T::EvRated,
+        "CaseReopened" => T::EvReopened,
+        "CaseClosed" => T::EvClosed,
         "ResponseOverdue" => T::EvResponseOverdue,
         "ResolutionOverdue" => T::EvResolutionOverdue,
         _ => return None,
@@ -144,19 +144,22 @@ fn deadline(state: &SharedState, page: &Page, due: Option<DateTime<Utc>>, missed
     }
 }
 
-fn facts(state: &SharedState, page: &Page, case: &SummaryOut, filed: Option<&EventOut>) -> Markup {
+fn facts(state: &SharedState, page: &Page, case: &SummaryOut, history: &[EventOut]) -> Markup {
+    // As filed, or as last amended.
     let text = |key: &str| {
-        filed
-            .and_then(|e| e.data.get(key))
-            .and_then(Value::as_str)
+        history
+            .iter()
+            .filter(|e| matches!(e.event_type.as_str(), "ConcernFiled" | "ConcernAmended"))
+            .filter_map(|e| e.data.get(key).and_then(Value::as_str))
+            .next_back()
             .unwrap_or_default()
             .to_owned()
     };
     let now = state.gateway.clock.now();
+    let working = matches!(case.status.as_str(), "dispatched" | "in_progress");
     let response_missed =
-        case.status == "dispatched" && case.response_due.is_some_and(|due| due < now);
-    let resolution_missed = matches!(case.status.as_str(), "dispatched" | "in_progress")
-        && case.resolution_due.is_some_and(|due| due < now);
+        working && case.contacted_at.is_none() && case.response_due.is_some_and(|due| due < now);
+    let resolution_missed = working && case.resolution_due.is_some_and(|due| due < now);
     html! {
         dl.facts {
             dt { (page.t(T::Status)) }
@@ -229,7 +232,8 @@ fn action_form(
     html! {
         form.action method="post" action={ "/cases/" (case.case_id) "/" (action) } data-action=(action) {
             h3 { (page.t(title)) }
-            (form_error(page, errors))
+            // A refusal for the whole form is in the banner at the top of the page.
+            @if !errors.fields.is_empty() { p.error role="alert" { (page.t(T::FixBelow)) } }
             (hidden(page, Some(&forms::new_key())))
             input type="hidden" name="version" value=(case.version);
             (fields(&f))
@@ -279,7 +283,8 @@ fn actions(state: &SharedState, page: &Page, case: &SummaryOut, failed: Option<&
     html! {
         @if triager && matches!(status, "filed" | "triaged") {
             (action_form(page, case, "triage", T::ActTriage, failed, |f| html! {
-                (f.select("category", page.t(T::Category), &categories(state, page.lang), case.category.as_deref().unwrap_or_default(), None))
+                (f.select("category", page.t(T::Category), &categories(state, page.lang), case.category.as_deref().unwrap_or_default(),
+                    case.category.is_none().then(|| page.t(T::Choose))))
                 (f.select("priority", page.t(T::Priority), &priorities, case.priority.as_deref().unwrap_or("normal"), None))
             }))
         }
@@ -404,15 +409,15 @@ async fn render(
     let body = html! {
         h1 { (page.t(T::CaseTitle)) " " (case.tracking_code) }
         p.case-title { (case.title) }
-        @if let Some(done) = done {
-            p.notice role="status" { (page.t(T::Done)) ": " (action_text(done).map_or(done, |t| page.t(t))) }
+        @if let Some(done) = done.and_then(action_text) {
+            p.notice role="status" { (page.t(T::Done)) ": " (page.t(done)) }
         }
         @if let Some(failed) = failed.filter(|f| f.errors.form.is_some()) {
             p.error role="alert" { (failed.errors.form.clone().unwrap_or_default()) }
         }
         div.case-grid {
             section {
-                (facts(state, page, &case, history.first()))
+                (facts(state, page, &case, &history))
                 h2 { (page.t(T::Timeline)) }
                 (timeline(state, page, &history))
             }
@@ -491,7 +496,8 @@ pub async fn act(
                 _ => StatusCode::BAD_REQUEST,
             };
             let failed = Failed {
-                errors: Errors::from_api(&error, page.lang, &[]),
+                // The merge target is a hidden field: its refusal belongs to the page.
+                errors: Errors::from_api(&error, page.lang, &[("into", "")]),
                 action,
                 form,
             };

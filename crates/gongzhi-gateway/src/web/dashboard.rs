@@ -13,15 +13,17 @@ use serde::Deserialize;
 
 use super::charts;
 use super::export::{self, Cell, Sheet};
-use super::forms::{Errors, Form, encode};
-use super::i18n::{self, Lang, T};
+use super::forms::{Errors, Form};
 use super::layout::{self, Fields, form_error};
 use super::page::Page;
 use crate::ApiError;
+use crate::i18n::{self, Lang, T};
 use crate::out::{Figures, GroupOut, StatsOut};
 use crate::routes::cases::{ListQuery, list};
 use crate::routes::stats::{StatsParams, stats};
+use crate::session::Caller;
 use crate::state::SharedState;
+use gongzhi_accounts::User;
 
 const READERS: &[Role] = &[Role::Leader, Role::Admin, Role::Council, Role::Operator];
 
@@ -79,6 +81,8 @@ struct Report {
     communities: StatsOut,
     units: StatsOut,
     overdue_by_age: [i64; 4],
+    /// Overdue cases in all; the ages count at most a page of them.
+    overdue_total: u64,
 }
 
 async fn ask(state: &SharedState, page: &Page, params: StatsParams) -> Result<StatsOut, ApiError> {
@@ -87,33 +91,46 @@ async fn ask(state: &SharedState, page: &Page, params: StatsParams) -> Result<St
 }
 
 /// Ages of the overdue open cases in days past their deadline: ≤1, 1–3, 3–7, >7.
-async fn overdue_by_age(state: &SharedState, page: &Page, area: &str) -> [i64; 4] {
-    let community = state
-        .gateway
-        .directory
-        .communities()
-        .any(|c| c.code.as_str() == area)
-        .then(|| area.to_owned());
+/// Open cases past a deadline by how long ago it passed: up to 1 day, 1–3, 3–7, over 7;
+/// and how many of them were looked at (a list is read, at most a page of them).
+async fn overdue_by_age(
+    state: &SharedState,
+    page: &Page,
+    area: &str,
+    filters: &Filters,
+) -> ([i64; 4], u64) {
+    let mut ages = [0; 4];
+    // The list as a reader of the chosen area would see it (the statistics already checked
+    // that the area is within the reader's own).
+    let Some(user) = page.user() else {
+        return (ages, 0);
+    };
+    let Ok(area) = gongzhi_domain::Code::parse("area", area) else {
+        return (ages, 0);
+    };
+    let narrowed = Caller::Staff(User {
+        area: Some(area),
+        ..user.clone()
+    });
     let query = ListQuery {
-        community,
+        category: Filters::value(&filters.category),
         status: Some("dispatched,in_progress".to_owned()),
         overdue: Some(true),
         per_page: Some(state.gateway.config.max_per_page),
         sort: Some("queue".to_owned()),
         ..ListQuery::default()
     };
-    let mut ages = [0; 4];
-    let Ok(Json(found)) = list(State(state.clone()), page.caller.clone(), Ok(Query(query))).await
-    else {
-        return ages;
+    let Ok(Json(found)) = list(State(state.clone()), narrowed, Ok(Query(query))).await else {
+        return (ages, 0);
     };
     let now = state.gateway.clock.now();
-    for case in found.items {
-        let missed = [case.response_due, case.resolution_due]
-            .into_iter()
-            .flatten()
-            .filter(|due| *due < now)
-            .min();
+    for case in &found.items {
+        // The response deadline counts until the unit made contact; then the resolution's.
+        let missed = match case.contacted_at {
+            None => case.response_due.filter(|due| *due < now),
+            Some(_) => None,
+        }
+        .or(case.resolution_due.filter(|due| *due < now));
         let Some(missed) = missed else { continue };
         let days = (now - missed).num_hours() as f64 / 24.0;
         let bucket = match days {
@@ -124,7 +141,25 @@ async fn overdue_by_age(state: &SharedState, page: &Page, area: &str) -> [i64; 4
         };
         ages[bucket] += 1;
     }
-    ages
+    (ages, found.total)
+}
+
+/// Every day of the period, with zero figures for the days nothing happened, so the trend's
+/// time axis keeps its scale.
+fn every_day(
+    from: NaiveDate,
+    to: NaiveDate,
+    days: Vec<(String, Figures)>,
+) -> Vec<(String, Figures)> {
+    let mut known: std::collections::HashMap<String, Figures> = days.into_iter().collect();
+    from.iter_days()
+        .take_while(|day| *day <= to)
+        .map(|day| {
+            let key = day.to_string();
+            let figures = known.remove(&key).unwrap_or_default();
+            (key, figures)
+        })
+        .collect()
 }
 
 /// Sums days into ISO weeks; rates are recomputed from their parts, not averaged.
@@ -144,6 +179,8 @@ fn by_week(days: Vec<(String, Figures)>) -> Vec<(String, Figures)> {
     weeks
 }
 
+/// Adds a day into a week. Medians cannot be added and are left as the first day's; the
+/// trend shows none.
 fn add(sum: &mut Figures, more: &Figures) {
     let weighted = |a: Option<f64>, wa: i64, b: Option<f64>, wb: i64| {
         let total = wa + wb;
@@ -174,6 +211,8 @@ fn add(sum: &mut Figures, more: &Figures) {
     sum.closed += more.closed;
     sum.rated += more.rated;
     sum.returns += more.returns;
+    sum.response_overdue += more.response_overdue;
+    sum.resolution_overdue += more.resolution_overdue;
     sum.reopened += more.reopened;
     sum.response_due += more.response_due;
     sum.responded_on_time += more.responded_on_time;
@@ -199,11 +238,14 @@ async fn gather(state: &SharedState, page: &Page, filters: &Filters) -> Result<R
         ask(state, page, filters.params(Some("community"))),
         ask(state, page, filters.params(Some("unit"))),
     )?;
-    let days: Vec<(String, Figures)> = days
-        .groups
-        .into_iter()
-        .map(|g| (g.key, g.figures))
-        .collect();
+    let days = every_day(
+        from,
+        to,
+        days.groups
+            .into_iter()
+            .map(|g| (g.key, g.figures))
+            .collect(),
+    );
     let trend = if filters.weekly() {
         by_week(days)
     } else {
@@ -211,7 +253,7 @@ async fn gather(state: &SharedState, page: &Page, filters: &Filters) -> Result<R
             .map(|(day, figures)| (day.get(5..).unwrap_or(&day).to_owned(), figures))
             .collect()
     };
-    let overdue_by_age = overdue_by_age(state, page, &current.area).await;
+    let (overdue_by_age, overdue_total) = overdue_by_age(state, page, &current.area, filters).await;
     Ok(Report {
         current,
         previous,
@@ -219,29 +261,77 @@ async fn gather(state: &SharedState, page: &Page, filters: &Filters) -> Result<R
         communities,
         units,
         overdue_by_age,
+        overdue_total,
     })
 }
 
 /// The figures shown in the first table, with how to read each from `Figures`.
-/// A figure's name and how to read it.
-type FigureRow = (T, fn(&Figures) -> Cell);
+/// A figure of the first table: its name, how to read it, and how it is shown.
+struct FigureRow {
+    /// The `data-figure` name of its tile, if it has one.
+    tile: Option<&'static str>,
+    text: T,
+    read: fn(&Figures) -> Cell,
+    /// A count of cases as they are now, the same for any period: no previous value.
+    snapshot: bool,
+}
 
-fn figure_rows() -> Vec<FigureRow> {
-    vec![
-        (T::FiledCount, |f| Cell::Count(f.filed)),
-        (T::ResolvedCount, |f| Cell::Count(f.resolved)),
-        (T::ResponseRate, |f| Cell::Rate(f.response_rate)),
-        (T::ResolutionRate, |f| Cell::Rate(f.resolution_rate)),
-        (T::SatisfactionRate, |f| Cell::Rate(f.satisfaction_rate)),
-        (T::OnTimeRate, |f| Cell::Rate(f.on_time_rate)),
-        (T::Rated, |f| Cell::Count(f.rated)),
-        (T::MedianContact, |f| Cell::Hours(f.median_hours_to_contact)),
-        (T::MedianResolve, |f| Cell::Hours(f.median_hours_to_resolve)),
-        (T::Returns, |f| Cell::Count(f.returns)),
-        (T::Reopened, |f| Cell::Count(f.reopened)),
-        (T::OpenNow, |f| Cell::Count(f.open.unwrap_or(0))),
-        (T::OverdueNow, |f| Cell::Count(f.overdue.unwrap_or(0))),
-    ]
+const fn row(tile: Option<&'static str>, text: T, read: fn(&Figures) -> Cell) -> FigureRow {
+    FigureRow {
+        tile,
+        text,
+        read,
+        snapshot: false,
+    }
+}
+
+const FIGURES: &[FigureRow] = &[
+    row(Some("filed"), T::FiledCount, |f| Cell::Count(f.filed)),
+    row(None, T::ResolvedCount, |f| Cell::Count(f.resolved)),
+    row(Some("response_rate"), T::ResponseRate, |f| {
+        Cell::Rate(f.response_rate)
+    }),
+    row(Some("resolution_rate"), T::ResolutionRate, |f| {
+        Cell::Rate(f.resolution_rate)
+    }),
+    row(Some("satisfaction_rate"), T::SatisfactionRate, |f| {
+        Cell::Rate(f.satisfaction_rate)
+    }),
+    row(Some("on_time_rate"), T::OnTimeRate, |f| {
+        Cell::Rate(f.on_time_rate)
+    }),
+    row(None, T::Rated, |f| Cell::Count(f.rated)),
+    row(None, T::MedianContact, |f| {
+        Cell::Hours(f.median_hours_to_contact)
+    }),
+    row(None, T::MedianResolve, |f| {
+        Cell::Hours(f.median_hours_to_resolve)
+    }),
+    row(None, T::Returns, |f| Cell::Count(f.returns)),
+    row(None, T::Reopened, |f| Cell::Count(f.reopened)),
+    FigureRow {
+        snapshot: true,
+        ..row(None, T::OpenNow, |f| Cell::Count(f.open.unwrap_or(0)))
+    },
+    FigureRow {
+        snapshot: true,
+        ..row(Some("overdue"), T::OverdueNow, |f| {
+            Cell::Count(f.overdue.unwrap_or(0))
+        })
+    },
+];
+
+impl FigureRow {
+    /// This period's value, the previous period's and the change ("—" for a snapshot).
+    fn cells(&self, report: &Report) -> [Cell; 3] {
+        let now = (self.read)(&report.current.total);
+        if self.snapshot {
+            return [now, Cell::Text("—".to_owned()), Cell::Text("—".to_owned())];
+        }
+        let before = (self.read)(&report.previous.total);
+        let change = change(&now, &before);
+        [now, before, change]
+    }
 }
 
 fn change(now: &Cell, before: &Cell) -> Cell {
@@ -308,13 +398,11 @@ fn sheets(report: &Report, lang: Lang) -> Vec<Sheet> {
             report.current.to
         ),
         header: vec![t(T::Figure), t(T::Current), t(T::Previous), t(T::Change)],
-        rows: figure_rows()
-            .into_iter()
-            .map(|(text, read)| {
-                let now = read(&report.current.total);
-                let before = read(&report.previous.total);
-                let change = change(&now, &before);
-                vec![Cell::Text(t(text)), now, before, change]
+        rows: FIGURES
+            .iter()
+            .map(|figure| {
+                let [now, before, change] = figure.cells(report);
+                vec![Cell::Text(t(figure.text)), now, before, change]
             })
             .collect(),
     };
@@ -341,9 +429,18 @@ fn sheets(report: &Report, lang: Lang) -> Vec<Sheet> {
             .collect(),
     };
     let ages = [T::UpToDay, T::OneToThree, T::ThreeToSeven, T::OverSeven];
+    let counted: i64 = report.overdue_by_age.iter().sum();
     let overdue = Sheet {
         id: "overdue",
-        title: t(T::OverdueByAge),
+        title: if (counted as u64) < report.overdue_total {
+            format!(
+                "{} ({counted} / {})",
+                t(T::OverdueByAge),
+                report.overdue_total
+            )
+        } else {
+            t(T::OverdueByAge)
+        },
         header: vec![t(T::Overdue), t(T::Cases)],
         rows: ages
             .iter()
@@ -419,15 +516,11 @@ fn filters_form(state: &SharedState, page: &Page, filters: &Filters, errors: &Er
     }
 }
 
+/// One bar per group that has the rate; a group without a sample gets no bar, not 0 %.
 fn bars_of(lang: Lang, out: &StatsOut, read: fn(&Figures) -> Option<f64>) -> Vec<(String, f64)> {
     out.groups
         .iter()
-        .map(|g| {
-            (
-                i18n::name(lang, &g.name).to_owned(),
-                read(&g.figures).unwrap_or(0.0),
-            )
-        })
+        .filter_map(|g| Some((i18n::name(lang, &g.name).to_owned(), read(&g.figures)?)))
         .collect()
 }
 
@@ -467,62 +560,25 @@ pub async fn page(
 fn body(page: &Page, filters: &Filters, report: &Report) -> Markup {
     let sheets = sheets(report, page.lang);
     let query = filters.query_string();
-    let current = &report.current.total;
-    let previous = &report.previous.total;
     let trend_points: Vec<(String, i64, i64)> = report
         .trend
         .iter()
         .map(|(label, f)| (label.clone(), f.filed, f.resolved))
         .collect();
-    let rates = [
-        (
-            "filed",
-            T::FiledCount,
-            Cell::Count(current.filed),
-            Cell::Count(previous.filed),
-        ),
-        (
-            "response_rate",
-            T::ResponseRate,
-            Cell::Rate(current.response_rate),
-            Cell::Rate(previous.response_rate),
-        ),
-        (
-            "resolution_rate",
-            T::ResolutionRate,
-            Cell::Rate(current.resolution_rate),
-            Cell::Rate(previous.resolution_rate),
-        ),
-        (
-            "satisfaction_rate",
-            T::SatisfactionRate,
-            Cell::Rate(current.satisfaction_rate),
-            Cell::Rate(previous.satisfaction_rate),
-        ),
-        (
-            "on_time_rate",
-            T::OnTimeRate,
-            Cell::Rate(current.on_time_rate),
-            Cell::Rate(previous.on_time_rate),
-        ),
-        (
-            "overdue",
-            T::OverdueNow,
-            Cell::Count(current.overdue.unwrap_or(0)),
-            Cell::Count(previous.overdue.unwrap_or(0)),
-        ),
-    ];
     let tables: Vec<&Sheet> = sheets.iter().collect();
     html! {
         p.period { (page.t(T::Period)) ": " (report.current.from) " – " (report.current.to)
             " · " (page.t(T::Previous)) ": " (report.previous.from) " – " (report.previous.to) }
         div #rates.tiles {
-            @for (key, text, now, before) in &rates {
-                div.tile {
-                    span.tile-label { (page.t(*text)) }
-                    strong.tile-value data-figure=(key) { (cell_text(now)) }
-                    @if *key != "overdue" {
-                        span.tile-before { (page.t(T::Previous)) " " (cell_text(before)) " (" (cell_text(&change(now, before))) ")" }
+            @for figure in FIGURES {
+                @if let Some(key) = figure.tile {
+                    @let [now, before, change] = figure.cells(report);
+                    div.tile {
+                        span.tile-label { (page.t(figure.text)) }
+                        strong.tile-value data-figure=(key) { (now.display()) }
+                        @if !figure.snapshot {
+                            span.tile-before { (page.t(T::Previous)) " " (before.display()) " (" (change.display()) ")" }
+                        }
                     }
                 }
             }
@@ -546,16 +602,6 @@ fn body(page: &Page, filters: &Filters, report: &Report) -> Markup {
     }
 }
 
-fn cell_text(cell: &Cell) -> String {
-    match cell {
-        Cell::Text(text) => text.clone(),
-        Cell::Count(n) => n.to_string(),
-        Cell::Rate(Some(rate)) => format!("{:.1}%", rate * 100.0),
-        Cell::Hours(Some(hours)) => format!("{hours:.1}"),
-        Cell::Rate(None) | Cell::Hours(None) => "—".to_owned(),
-    }
-}
-
 async fn download(
     state: SharedState,
     page: Page,
@@ -576,9 +622,8 @@ async fn download(
                 "gongzhi-{}-{}-{}.{extension}",
                 report.current.area, report.current.from, report.current.to
             );
-            let disposition =
-                HeaderValue::from_str(&format!("attachment; filename=\"{}\"", encode(&name)))
-                    .unwrap_or(HeaderValue::from_static("attachment"));
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .unwrap_or(HeaderValue::from_static("attachment"));
             (
                 [
                     (header::CONTENT_TYPE, HeaderValue::from_static(kind)),

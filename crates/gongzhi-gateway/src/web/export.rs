@@ -14,7 +14,7 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn display(&self) -> String {
+    pub fn display(&self) -> String {
         match self {
             Self::Text(text) => text.clone(),
             Self::Count(n) => n.to_string(),
@@ -70,7 +70,8 @@ impl Sheet {
 
 fn csv_field(value: &str) -> String {
     // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-    let risky = value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err();
+    let risky =
+        value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
     let value = if risky {
         format!("'{value}")
     } else {

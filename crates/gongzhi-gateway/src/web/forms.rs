@@ -7,11 +7,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
-use super::i18n::{self, Lang, T};
 use crate::error::ApiError;
+use crate::i18n::{self, Lang, T};
 
 /// Fields that steer the page rather than belong to the API body.
-const CONTROL_FIELDS: &[&str] = &["csrf", "idem", "next", "version", "form"];
+const CONTROL_FIELDS: &[&str] = &["csrf", "idem", "next", "version"];
 
 /// A posted `application/x-www-form-urlencoded` form.
 #[derive(Debug, Default, Clone)]
@@ -42,6 +42,17 @@ impl Form {
     /// The value, or "" when absent.
     pub fn value(&self, name: &str) -> &str {
         self.get(name).unwrap_or_default()
+    }
+
+    /// The same form without one field (a key that must not be sent again, say).
+    pub fn without(&self, name: &str) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|(key, _)| key != name)
+                .cloned()
+                .collect(),
+        )
     }
 
     pub fn checked(&self, name: &str) -> bool {
@@ -96,12 +107,9 @@ impl Errors {
         self.fields.get(name).map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.form.is_none()
-    }
-
     /// The API's refusal, said in `lang`, placed next to the field it names. `fields` maps
-    /// the API's field names to the form's, where they differ.
+    /// the API's field names to the form's where they differ; a field mapped to "" is not
+    /// on the form, so its refusal is said for the whole form.
     pub fn from_api(error: &ApiError, lang: Lang, fields: &[(&str, &str)]) -> Self {
         let mut errors = Self::default();
         match error {
@@ -110,9 +118,12 @@ impl Errors {
                     .iter()
                     .find(|(api, _)| api == field)
                     .map_or(field.as_str(), |(_, form)| form);
-                errors
-                    .fields
-                    .insert(name.to_owned(), i18n::problem(lang, problem));
+                let said = i18n::problem(lang, problem);
+                if name.is_empty() {
+                    errors.form = Some(format!("{field}: {said}"));
+                } else {
+                    errors.fields.insert(name.to_owned(), said);
+                }
             }
             other => errors.form = Some(i18n::refusal(lang, other)),
         }
@@ -139,9 +150,12 @@ pub fn encode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A redirect target on this site only: a path, never another host.
+/// A redirect target on this site only: a path, never another host. Browsers drop tabs
+/// and line breaks inside a URL (`/\t/evil` becomes `//evil`), so only visible ASCII
+/// passes.
 pub fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let visible = next.bytes().all(|b| b.is_ascii_graphic());
+    if visible && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next
     } else {
         "/"
@@ -170,5 +184,8 @@ mod tests {
         assert_eq!(local_path("//evil.example/"), "/");
         assert_eq!(local_path("https://evil.example/"), "/");
         assert_eq!(local_path("/\\evil.example"), "/");
+        assert_eq!(local_path("/\t/evil.example"), "/");
+        assert_eq!(local_path("/\n/evil.example"), "/");
+        assert_eq!(local_path("/ /evil.example"), "/");
     }
 }

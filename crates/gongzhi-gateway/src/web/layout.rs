@@ -5,8 +5,8 @@ use gongzhi_domain::Role;
 use maud::{DOCTYPE, Markup, html};
 
 use super::forms::{Errors, Form, encode};
-use super::i18n::T;
 use super::page::Page;
+use crate::i18n::T;
 
 /// Where each role starts after signing in.
 pub fn home_of(role: Role) -> &'static str {

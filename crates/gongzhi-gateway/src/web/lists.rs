@@ -16,11 +16,11 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::forms::{Errors, Form};
-use super::i18n::{self, T};
 use super::layout::{self, Fields};
 use super::page::Page;
 use super::{categories, code_name, status_badge, when};
 use crate::ApiError;
+use crate::i18n::{self, T};
 use crate::out::SummaryOut;
 use crate::routes::cases::{ListQuery, list};
 use crate::scope;
@@ -71,8 +71,8 @@ impl Filters {
 /// then the resolution deadline.
 fn next_deadline(case: &SummaryOut) -> Option<DateTime<Utc>> {
     match case.status.as_str() {
-        "dispatched" => case.response_due.or(case.resolution_due),
-        "in_progress" => case.resolution_due,
+        "dispatched" | "in_progress" if case.contacted_at.is_none() => case.response_due,
+        "dispatched" | "in_progress" => case.resolution_due,
         _ => None,
     }
 }
@@ -166,7 +166,6 @@ pub async fn queue(
     ]);
     let no_errors = Errors::default();
     let f = Fields::new(&typed, &no_errors);
-    let stream = format!("/queue/stream?{}", filters.query_string());
     let rows_url = format!("/queue/rows?{}", filters.query_string());
     let body = html! {
         h1 { (page.t(T::QueueTitle)) }
@@ -178,7 +177,7 @@ pub async fn queue(
             label.check { input type="checkbox" name="overdue" checked[filters.overdue.as_deref() == Some("on")]; " " (page.t(T::OnlyOverdue)) }
             button type="submit" { (page.t(T::Filter)) }
         }
-        div data-stream=(stream) data-rows=(rows_url) {
+        div data-stream="/queue/stream" data-rows=(rows_url) {
             (table_or_error(&state, &page, "queue", &found, Some("queue")))
         }
     };
@@ -200,9 +199,18 @@ pub async fn queue_rows(
     }
 }
 
+/// Changed cases a stream looks up one by one; a larger batch is announced unread.
+const LOOK_UP: usize = 50;
+/// A stream ends after this long; the browser reconnects at once, and the session is
+/// checked again then.
+const STREAM_FOR: Duration = Duration::from_secs(10 * 60);
+
 /// Whether any of the changed cases is one `user` may see.
 async fn concerns(state: &SharedState, user: &User, changed: &[(CaseId, u64)]) -> bool {
-    for (case_id, _) in changed.iter().take(50) {
+    if changed.len() > LOOK_UP {
+        return true;
+    }
+    for (case_id, _) in changed {
         if let Ok(Some(summary)) = state.gateway.views.summary(*case_id).await
             && scope::can_see(&state.gateway.directory, user, &summary)
         {
@@ -213,7 +221,9 @@ async fn concerns(state: &SharedState, user: &User, changed: &[(CaseId, u64)]) -
 }
 
 /// Server-sent events: `changed` whenever a case in the reader's area changes. The page
-/// then fetches its rows again, so what it shows is always a plain list read.
+/// then fetches its rows again, so what it shows is always a plain list read. The stream
+/// reads the views directly, for whether a change concerns the reader at all, with the
+/// API's own scope rule (`scope::can_see`); what it sends carries no case data.
 pub async fn queue_stream(State(state): State<SharedState>, page: Page) -> Response {
     let user = match page.staff(QUEUE_ROLES) {
         Ok(user) => user.clone(),
@@ -221,12 +231,14 @@ pub async fn queue_stream(State(state): State<SharedState>, page: Page) -> Respo
     };
     let applied = state.gateway.applied.subscribe();
     let closing = state.closing.subscribe();
+    let until = tokio::time::Instant::now() + STREAM_FOR;
     let events = futures_util::stream::unfold(
         (applied, closing, state, user),
-        |(mut applied, mut closing, state, user)| async move {
+        move |(mut applied, mut closing, state, user)| async move {
             loop {
                 let changed = tokio::select! {
                     _ = closing.wait_for(|closing| *closing) => return None,
+                    () = tokio::time::sleep_until(until) => return None,
                     changed = applied.recv() => changed,
                 };
                 let relevant = match changed {

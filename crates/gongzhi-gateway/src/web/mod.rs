@@ -11,7 +11,6 @@ mod charts;
 mod dashboard;
 mod export;
 mod forms;
-pub(crate) mod i18n;
 mod layout;
 mod lists;
 mod operator;
@@ -32,9 +31,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use self::forms::{Errors, Form};
-use self::i18n::{Lang, T};
 use self::layout::{Fields, form_error, hidden, home_of, role_name};
 use self::page::Page;
+use crate::i18n::{self, Lang, T};
 use crate::routes::sessions::{sign_in, sign_out};
 use crate::scope;
 use crate::state::SharedState;
@@ -95,10 +94,10 @@ async fn language(Path(lang): Path<String>, Query(query): Query<Next>) -> Respon
 /// The start page: where each kind of visitor goes, and the demo accounts in `gongzhi dev`.
 async fn start(State(state): State<SharedState>, page: Page) -> Response {
     let roles = [
-        (T::RoleOperator, "/operator", T::ForStaffText),
-        (T::RoleCouncil, "/queue", T::ForStaffText),
-        (T::RoleHandler, "/inbox", T::ForStaffText),
-        (T::RoleLeader, "/dashboard", T::ForStaffText),
+        (T::RoleOperator, "/operator"),
+        (T::RoleCouncil, "/queue"),
+        (T::RoleHandler, "/inbox"),
+        (T::RoleLeader, "/dashboard"),
     ];
     let demo = &state.gateway.config.demo_accounts;
     let body = html! {
@@ -117,7 +116,7 @@ async fn start(State(state): State<SharedState>, page: Page) -> Response {
                 h3 { (page.t(T::ForStaff)) }
                 p { (page.t(T::ForStaffText)) }
                 ul {
-                    @for (role, href, _) in roles {
+                    @for (role, href) in roles {
                         li { (page.t(role)) ": " a href=(href) { code { (href) } } }
                     }
                 }
@@ -211,12 +210,17 @@ async fn login(State(state): State<SharedState>, page: Page, body: Bytes) -> Res
     }
 }
 
-async fn logout(State(state): State<SharedState>, page: Page, body: Bytes) -> Response {
+async fn logout(
+    State(state): State<SharedState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Form::parse(&body);
     if !page.csrf_ok(form.get("csrf")) {
         return csrf_refused(&page);
     }
-    match sign_out(&state, &page_headers(&page)).await {
+    match sign_out(&state, &headers).await {
         Ok(cookie) => {
             let mut response = Redirect::to("/").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -224,17 +228,6 @@ async fn logout(State(state): State<SharedState>, page: Page, body: Bytes) -> Re
         }
         Err(error) => error.into_response(),
     }
-}
-
-/// The signed-in session's token as the API reads it.
-fn page_headers(page: &Page) -> axum::http::HeaderMap {
-    let mut headers = axum::http::HeaderMap::new();
-    if let Some(token) = &page.session
-        && let Ok(value) = axum::http::HeaderValue::from_str(&format!("Bearer {token}"))
-    {
-        headers.insert(header::AUTHORIZATION, value);
-    }
-    headers
 }
 
 fn csrf_refused(page: &Page) -> Response {
@@ -252,7 +245,8 @@ pub(crate) fn status_text(status: &str) -> T {
         "closed" => T::StClosed,
         "withdrawn" => T::StWithdrawn,
         "rejected" => T::StRejected,
-        _ => T::StMerged,
+        "merged" => T::StMerged,
+        _ => T::Status,
     }
 }
 

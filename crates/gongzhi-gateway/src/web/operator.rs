@@ -11,17 +11,18 @@ use maud::{Markup, html};
 use serde_json::json;
 
 use super::forms::{self, Errors, Form};
-use super::i18n::T;
 use super::layout::{self, Fields, form_error, hidden};
 use super::page::Page;
 use super::{categories, code_name, communities, csrf_refused, when};
+use crate::i18n::T;
 use crate::out::{FiledOut, SummaryOut};
 use crate::routes::cases::{ListQuery, file_concern, list};
 use crate::state::SharedState;
 
-/// Resolved cases waiting for a call-back shown at once, oldest first. The list reads a
-/// page of resolved cases and leaves out the rated ones; a views filter on "rated" would
-/// let a street with more than a page of rated, unclosed cases see all of them.
+/// Resolved cases waiting for a call-back shown at once, oldest first. The list reads one
+/// page of resolved cases and leaves out the rated ones, so while more than a page of
+/// resolved cases are rated but not yet closed, unrated ones behind them stay out of sight
+/// (a views filter on "rated" is the fix).
 const FOLLOW_UPS_SHOWN: usize = 20;
 
 /// Characters of the description that become the title when an operator files.
@@ -66,7 +67,11 @@ async fn render(
     errors: &Errors,
     filed: Option<&FiledOut>,
 ) -> Markup {
-    let key = forms::new_key();
+    // A form shown again after a refusal keeps its key, so a retry of the same call
+    // files once.
+    let key = form
+        .get("idem")
+        .map_or_else(forms::new_key, ToOwned::to_owned);
     let rows = follow_ups(state, page).await;
     let f = Fields::new(form, errors);
     let body = html! {

@@ -1,10 +1,15 @@
 //! What every page knows about its request: the reader's language, who is signed in, and
 //! the token its forms carry against cross-site request forgery.
 //!
-//! CSRF: a random nonce lives in a `SameSite=Strict` cookie; a form carries
+//! CSRF: a random nonce lives in an HttpOnly cookie; a form carries
 //! `sha256(key, nonce, session token)`. A forged cross-site form has neither the nonce nor
-//! the victim's session token, so it cannot carry a matching value. Binding the session
-//! token means a nonce planted by a sibling site is useless too.
+//! the victim's session token, so it cannot carry a matching value. For a signed-in form
+//! the session token also makes a nonce planted by a sibling site useless. The forms a
+//! visitor uses before signing in (`/login`, `/report`, `/track/rate`) are bound to the
+//! nonce alone: a site that can set cookies for this one could forge those, which is why
+//! the deployment should not share its domain with sites it does not trust.
+//! The cookie is `SameSite=Lax`, not `Strict`: a reader arriving from a link elsewhere
+//! must keep the nonce, or every form open in another tab would expire.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -15,8 +20,8 @@ use gongzhi_domain::Role;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::i18n::{Lang, T};
 use super::layout;
+use crate::i18n::{Lang, T};
 use crate::session::{self, Caller};
 use crate::state::SharedState;
 
@@ -30,8 +35,10 @@ pub struct Page {
     /// Path and query of this request, for "back to" links.
     pub path: String,
     pub csrf: String,
-    /// The session token, when signed in.
-    pub session: Option<String>,
+    /// The request is a GET (or HEAD): a page a sign-in may return to.
+    readable: bool,
+    /// Cookies get `Secure` (behind HTTPS).
+    secure: bool,
     /// A nonce to set, when the request came without one.
     new_nonce: Option<String>,
 }
@@ -45,6 +52,11 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value)
+}
+
+/// Compares in time that does not depend on where the inputs differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn csrf_token(state: &SharedState, nonce: &str, session: Option<&str>) -> String {
@@ -85,7 +97,6 @@ impl FromRequestParts<SharedState> for Page {
         };
         let session = session::token(&parts.headers);
         let csrf = csrf_token(state, &nonce, session.as_deref());
-        let session = caller.user().and(session);
         let path = parts
             .uri
             .path_and_query()
@@ -95,7 +106,9 @@ impl FromRequestParts<SharedState> for Page {
             caller,
             path,
             csrf,
-            session,
+            readable: parts.method == axum::http::Method::GET
+                || parts.method == axum::http::Method::HEAD,
+            secure: state.gateway.config.secure_cookie,
             new_nonce,
         })
     }
@@ -112,7 +125,7 @@ impl Page {
 
     /// Whether a posted form carries this reader's token.
     pub fn csrf_ok(&self, posted: Option<&str>) -> bool {
-        posted.is_some_and(|token| token == self.csrf)
+        posted.is_some_and(|token| same(token.as_bytes(), self.csrf.as_bytes()))
     }
 
     /// The signed-in user if their role is one of `roles`; otherwise the response to send
@@ -120,7 +133,12 @@ impl Page {
     pub fn staff(&self, roles: &[Role]) -> Result<&User, Refused> {
         match self.user() {
             None => {
-                let login = format!("/login?next={}", super::forms::encode(&self.path));
+                // A form posted after the session ended cannot be replayed by a GET.
+                let login = if self.readable {
+                    format!("/login?next={}", super::forms::encode(&self.path))
+                } else {
+                    "/login".to_owned()
+                };
                 Err(Refused(Box::new(Redirect::to(&login).into_response())))
             }
             Some(user) if roles.contains(&user.role) => Ok(user),
@@ -139,9 +157,15 @@ impl Page {
 
     pub fn respond_with(&self, status: axum::http::StatusCode, html: maud::Markup) -> Response {
         let mut response = (status, axum::response::Html(html.into_string())).into_response();
+        // Pages carry secrets (a receipt), people's details and one-time form keys: never
+        // kept by a cache or brought back by the Back button.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let secure = if self.secure { "; Secure" } else { "" };
         if let Some(nonce) = &self.new_nonce
             && let Ok(value) = HeaderValue::from_str(&format!(
-                "{CSRF_COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Strict"
+                "{CSRF_COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Lax{secure}"
             ))
         {
             response.headers_mut().append(header::SET_COOKIE, value);

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::forms::{self, Errors, Form};
-use super::i18n::T;
 use super::layout::{self, Fields, form_error, hidden};
 use super::page::Page;
 use super::{categories, code_name, communities, csrf_refused, status_badge, when};
+use crate::i18n::T;
 use crate::routes::cases::{act_by_code, file_concern};
 use crate::routes::track::{Step, case_by_code, public_timeline};
 use crate::state::SharedState;
@@ -22,7 +22,7 @@ use crate::state::SharedState;
 const REPORTER_FIELDS: &[(&str, &str)] = &[
     ("reporter.name", "name"),
     ("reporter.phone", "phone"),
-    ("reporter.email", "phone"),
+    ("reporter.email", ""),
 ];
 
 fn report_form(state: &SharedState, page: &Page, form: &Form, errors: &Errors) -> Markup {
@@ -116,6 +116,15 @@ pub async fn report(State(state): State<SharedState>, page: Page, body: Bytes) -
         }
         Err(error) => {
             let errors = Errors::from_api(&error, page.lang, REPORTER_FIELDS);
+            // A key spent on another concern (a form brought back and changed) must not be
+            // sent again, or the form could never be submitted.
+            let form = match &error {
+                crate::ApiError::Unprocessable {
+                    code: "idempotency_key_reused",
+                    ..
+                } => form.without("idem"),
+                _ => form,
+            };
             page.respond_with(
                 StatusCode::BAD_REQUEST,
                 report_form(&state, &page, &form, &errors),
@@ -133,18 +142,18 @@ pub struct TrackQuery {
 fn step_text(page: &Page, step: &Step) -> String {
     let (text, detail) = match step {
         Step::Received => (T::ReceiptTitle, None),
-        Step::Amended => (T::Done, None),
+        Step::Amended => (T::EvAmended, None),
         Step::Withdrawn => (T::StWithdrawn, None),
-        Step::Classified => (T::ActTriage, None),
-        Step::Dispatched => (T::StDispatched, None),
-        Step::Accepted => (T::ActAccept, None),
-        Step::Returned => (T::Returned, None),
+        Step::Classified => (T::EvTriaged, None),
+        Step::Dispatched => (T::EvDispatched, None),
+        Step::Accepted => (T::EvAccepted, None),
+        Step::Returned => (T::EvReturned, None),
         Step::Merged => (T::StMerged, None),
         Step::Rejected(reason) => (T::StRejected, Some(reason)),
-        Step::Contacted => (T::ActContact, None),
+        Step::Contacted => (T::EvContacted, None),
         Step::Resolved(summary) => (T::StResolved, Some(summary)),
         Step::Rated => (T::Rated, None),
-        Step::Reopened => (T::ActReopen, None),
+        Step::Reopened => (T::EvReopened, None),
         Step::Closed => (T::StClosed, None),
     };
     match detail {
@@ -161,8 +170,8 @@ async fn track_view(
     errors: &Errors,
     done: Option<&str>,
 ) -> (StatusCode, Markup) {
-    let no_errors = Errors::default();
-    let lookup_fields = Fields::new(rate_form, &no_errors);
+    let (typed, no_errors) = (Form::default(), Errors::default());
+    let lookup_fields = Fields::new(&typed, &no_errors);
     let lookup = html! {
         form #lookup method="get" action="/track" {
             (lookup_fields.wrap("code", page.t(T::TrackingCode), None, html! {
@@ -186,8 +195,8 @@ async fn track_view(
                     summary.status.as_str() == "resolved" && summary.satisfaction.is_none();
                 let rate = Fields::prefixed(rate_form, errors, "rate");
                 html! {
-                    @if let Some(done) = done {
-                        p.notice role="status" { (page.t(if done == "withdrawn" { T::Withdrawn } else { T::ThanksRated })) }
+                    @if done == Some("rated") {
+                        p.notice role="status" { (page.t(T::ThanksRated)) }
                     }
                     dl.facts {
                         dt { (page.t(T::TrackingCode)) } dd { (summary.tracking_code) }
@@ -288,45 +297,34 @@ pub async fn rate(State(state): State<SharedState>, page: Page, body: Bytes) -> 
         return csrf_refused(&page);
     }
     let code = form.value("code").trim().to_owned();
-    let mut errors = Errors::default();
-    for required in ["satisfaction", "resolved"] {
-        if form.value(required).is_empty() {
-            errors.fields.insert(
-                required.to_owned(),
-                super::i18n::problem(page.lang, &gongzhi_domain::Problem::Empty),
-            );
+    let mut rating = form.json(&["resolved"]);
+    if let Some(object) = rating.as_object_mut() {
+        object.remove("code");
+        if let Some(secret) = object.remove("secret") {
+            object.insert("tracking_secret".into(), secret);
         }
     }
-    if errors.is_empty() {
-        let mut rating = form.json(&["resolved"]);
-        if let Some(object) = rating.as_object_mut() {
-            object.remove("code");
-            if let Some(secret) = object.remove("secret") {
-                object.insert("tracking_secret".into(), secret);
-            }
+    let result = act_by_code(
+        State(state.clone()),
+        Ok(Path((code.clone(), "feedback".to_owned()))),
+        form.headers(),
+        Ok(Bytes::from(rating.to_string())),
+    )
+    .await;
+    let errors = match result {
+        Ok(_) => {
+            let done = format!("/track?code={}&done=rated", forms::encode(&code));
+            return Redirect::to(&done).into_response();
         }
-        let result = act_by_code(
-            State(state.clone()),
-            Ok(Path((code.clone(), "feedback".to_owned()))),
-            form.headers(),
-            Ok(Bytes::from(rating.to_string())),
-        )
-        .await;
-        match result {
-            Ok(_) => {
-                return Redirect::to(&format!("/track?code={}&done=rated", forms::encode(&code)))
-                    .into_response();
-            }
-            Err(crate::ApiError::Forbidden(_) | crate::ApiError::Unauthorized(_)) => {
-                errors
-                    .fields
-                    .insert("secret".to_owned(), page.t(T::WrongSecret).to_owned());
-            }
-            Err(error) => {
-                errors = Errors::from_api(&error, page.lang, &[("tracking_secret", "secret")]);
-            }
+        Err(crate::ApiError::Forbidden(_) | crate::ApiError::Unauthorized(_)) => {
+            let mut errors = Errors::default();
+            errors
+                .fields
+                .insert("secret".to_owned(), page.t(T::WrongSecret).to_owned());
+            errors
         }
-    }
+        Err(error) => Errors::from_api(&error, page.lang, &[("tracking_secret", "secret")]),
+    };
     let (_, html) = track_view(&state, &page, &code, &form, &errors, None).await;
     page.respond_with(StatusCode::BAD_REQUEST, html)
 }

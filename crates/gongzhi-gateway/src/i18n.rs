@@ -1,5 +1,6 @@
-//! Every text a page shows, in Chinese (the default) and English: one catalogue, checked
-//! by the compiler, so a text cannot exist in one language only.
+//! Every text people read, in Chinese (the default) and English: one catalogue for the pages
+//! and the API's bilingual names, checked by the compiler, so a text cannot exist in one
+//! language only.
 //!
 //! Names from the directory are written "中文 English" in its data file; `name` picks the
 //! reader's half.
@@ -130,7 +131,6 @@ texts! {
     WrongSecret => "查询密码不正确", "The tracking secret does not match";
     RateButton => "提交评价", "Send rating";
     ThanksRated => "感谢您的评价。", "Thank you for your rating.";
-    Withdrawn => "已撤回。", "Withdrawn.";
     // Operator
     OperatorTitle => "来电登记", "Calls";
     QuickFile => "为来电群众登记", "File for a caller";
@@ -220,6 +220,21 @@ texts! {
     ActExtend => "延期", "Extend deadline";
     ActWithdraw => "撤回", "Withdraw";
     EvAmended => "补充诉求", "Amended";
+    EvTriaged => "已分拨研判", "Classified";
+    EvDispatched => "已派单", "Dispatched";
+    EvAccepted => "已签收", "Accepted by the unit";
+    EvReturned => "已退回重新分拨", "Returned for re-dispatch";
+    EvEscalated => "已上报", "Escalated";
+    EvMerged => "已合并", "Merged as a duplicate";
+    EvRejected => "不予受理", "Not accepted";
+    EvExtended => "已延期", "Deadline extended";
+    EvContacted => "已联系诉求人", "Resident contacted";
+    EvProgress => "办理进展", "Progress recorded";
+    EvResolved => "已办结", "Resolved";
+    EvRated => "已评价", "Rated";
+    EvReopened => "重办", "Reopened";
+    EvClosed => "已结案", "Closed";
+    EvWithdrawn => "已撤回", "Withdrawn";
     EvResponseOverdue => "响应超期", "Response overdue";
     EvResolutionOverdue => "办结超期", "Resolution overdue";
     // Dashboard
