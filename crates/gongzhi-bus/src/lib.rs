@@ -1,7 +1,9 @@
 //! The distributed bus (DESIGN §5): each service's relay publishes its own events to one
 //! NATS JetStream stream; inboxes and the projector follow it through [`JetStreamFeed`].
-//! Subjects and stream settings are in [`subject`]; the wire format in [`wire`].
+//! Subjects and stream settings are in [`subject`]; the wire format in [`wire`]. Commands
+//! travel as NATS request/reply ([`NatsCommands`], [`serve_commands`]).
 
+mod commands;
 mod feed;
 mod relay;
 pub mod subject;
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 
+pub use commands::{NatsCommands, serve_commands};
 pub use feed::JetStreamFeed;
 pub use relay::{RELAY_CHECKPOINT, Relay, RelayStatus, Relayed};
 pub use subject::StreamSettings;
@@ -50,18 +53,23 @@ pub async fn connect(
     urls: &str,
     settings: &StreamSettings,
 ) -> Result<jetstream::Context, BusError> {
+    let jetstream = jetstream::new(connect_client(urls).await?);
+    jetstream.get_or_create_stream(settings.config()).await?;
+    Ok(jetstream)
+}
+
+/// A NATS connection to the servers in `urls` (comma-separated); the client keeps
+/// reconnecting to whichever of them is up.
+pub async fn connect_client(urls: &str) -> Result<async_nats::Client, BusError> {
     let servers = urls
         .split(',')
         .map(|url| url.trim().parse::<async_nats::ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| BusError::Nats(format!("server list '{urls}': {error}")))?;
-    let client = async_nats::ConnectOptions::new()
+    Ok(async_nats::ConnectOptions::new()
         .name("gongzhi")
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
         .connect(servers)
-        .await?;
-    let jetstream = jetstream::new(client);
-    jetstream.get_or_create_stream(settings.config()).await?;
-    Ok(jetstream)
+        .await?)
 }

@@ -2,6 +2,7 @@
 //! them.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::event::{
     Channel, ContactVia, Context, Location, Outcome, Priority, Reporter, Satisfaction,
@@ -10,7 +11,7 @@ use crate::ids::{CaseId, Code, TrackingCode};
 
 /// A new concern. The tracking code and the digest of the secret are made by the caller,
 /// which owns randomness and hashing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileConcern {
     pub tracking_code: TrackingCode,
     pub secret_digest: String,
@@ -26,7 +27,7 @@ pub struct FileConcern {
     pub confidential: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum IntakeCommand {
     FileConcern(Box<FileConcern>),
     AmendConcern {
@@ -39,7 +40,7 @@ pub enum IntakeCommand {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AssignmentCommand {
     TriageCase {
         category: Code,
@@ -72,13 +73,13 @@ pub enum AssignmentCommand {
 }
 
 /// How the handler reached the resident.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     pub via: ContactVia,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ResolutionCommand {
     RecordContact(Contact),
     RecordProgress {
@@ -103,7 +104,7 @@ pub enum ResolutionCommand {
     CheckFeedbackWindow,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     Intake(IntakeCommand),
     Assignment(AssignmentCommand),

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
+
 use crate::case::Status;
 
 /// A refused command. Nothing is written for any of these.
@@ -51,7 +53,8 @@ impl DomainError {
 
 /// What is wrong with a field. The common problems are named, so a form can say them in
 /// the reader's language; `Display` is the English the API answers with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Problem {
     #[error("is required")]
     Missing,

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gongzhi_accounts::AccountError;
 use gongzhi_domain::{DomainError, Problem};
-use gongzhi_service::CommandError;
+use gongzhi_service::{CommandError, Refusal, RefusalKind};
 use gongzhi_views::ProjectionError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -176,9 +176,47 @@ impl From<CommandError> for ApiError {
             CommandError::SecretMismatch => Self::Forbidden(message),
             CommandError::NotFound(_) => Self::NotFound(message),
             CommandError::Unavailable(_) => Self::Unavailable(message),
+            CommandError::Remote(refusal) => refusal.into(),
             CommandError::Decode { .. }
             | CommandError::Store(_)
             | CommandError::Misrouted { .. } => Self::Internal(error_chain(&error)),
+        }
+    }
+}
+
+/// A refusal from a service in another process answers as the service's own error would.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.message;
+        match refusal.kind {
+            RefusalKind::Invalid => match (refusal.field, refusal.problem) {
+                (Some(field), Some(problem)) => Self::Invalid { field, problem },
+                _ => Self::bad_request(message),
+            },
+            RefusalKind::WrongState => Self::Conflict {
+                code: "wrong_state",
+                message,
+            },
+            RefusalKind::AlreadyFiled => Self::Conflict {
+                code: "already_filed",
+                message,
+            },
+            RefusalKind::VersionConflict => Self::Conflict {
+                code: "version_conflict",
+                message,
+            },
+            RefusalKind::NotFiled | RefusalKind::NotFound => Self::NotFound(message),
+            RefusalKind::NotPermitted | RefusalKind::SecretMismatch => Self::Forbidden(message),
+            RefusalKind::Rule => Self::Unprocessable {
+                code: "rule",
+                message,
+            },
+            RefusalKind::IdempotencyKeyReused => Self::Unprocessable {
+                code: "idempotency_key_reused",
+                message,
+            },
+            RefusalKind::Unavailable => Self::Unavailable(message),
+            RefusalKind::Internal => Self::Internal(message),
         }
     }
 }

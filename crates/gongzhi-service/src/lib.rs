@@ -23,7 +23,7 @@ pub use causal::{Readiness, Seen};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{BoxFuture, Commands, HistoryEntry};
 pub use data::{DataError, DataFiles};
-pub use error::CommandError;
+pub use error::{CommandError, Refusal, RefusalKind};
 pub use filing::{Filing, SecretKey, secret_digest};
 pub use inbox::{Delivered, Feed, Inbox, StoreFeed};
 pub use service::{CaseService, CommandOutcome, Policy, RequestMeta};

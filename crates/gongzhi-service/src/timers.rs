@@ -62,11 +62,7 @@ impl Timers {
             Ok(outcome) => Ok(!outcome.events.is_empty()),
             // Someone else changed the case this instant, or its context is still catching
             // up with the others: the next tick looks again, the other cases go on now.
-            Err(
-                CommandError::VersionConflict { .. }
-                | CommandError::Domain(_)
-                | CommandError::Unavailable(_),
-            ) => Ok(false),
+            Err(error) if error.passes() => Ok(false),
             Err(error) => Err(error),
         }
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use gongzhi_accounts::Accounts;
+use gongzhi_bus::NatsCommands;
 use gongzhi_gateway::{AppState, Gateway, GatewayConfig, SharedState};
 use gongzhi_service::history::{self, HistoryPlan};
 use gongzhi_service::{Clock, Commands, ContextServices, DataFiles, SecretKey, Stores, Timers};
@@ -21,6 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::redact;
+
+/// How long the gateway waits for a service's answer over NATS before answering 503.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 use crate::{demo, stores};
 
 /// How the embedded node runs.
@@ -40,6 +44,9 @@ pub struct EmbeddedConfig {
     pub clock: Arc<dyn Clock>,
     /// How often the deadline timers look for passed deadlines.
     pub timer_every: Duration,
+    /// NATS servers (comma-separated): the gateway then reaches the services by NATS
+    /// request/reply, as across processes, instead of calling them.
+    pub commands_over_nats: Option<String>,
 }
 
 /// What `start` prepared, before serving.
@@ -53,6 +60,8 @@ pub struct Node {
     /// Demo accounts created at this start (empty if accounts existed).
     pub demo_accounts: Vec<demo::DemoAccount>,
     pub demo_events: usize,
+    /// Answers the gateway's commands over NATS, when they travel that way.
+    command_server: Option<tokio::task::JoinHandle<Result<(), gongzhi_bus::BusError>>>,
 }
 
 /// The deployment's tracking-secret key, made on first start and kept in the data dir.
@@ -141,13 +150,26 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         );
     }
     let policy = Arc::new(data.policy.clone());
-    let commands: Arc<dyn Commands> = Arc::new(ContextServices::new(
+    let services: Arc<dyn Commands> = Arc::new(ContextServices::new(
         &stores,
         Arc::clone(&policy),
         Arc::clone(&config.clock),
     ));
+    let (commands, command_server) = match &config.commands_over_nats {
+        None => (Arc::clone(&services), None),
+        Some(urls) => {
+            let client = gongzhi_bus::connect_client(urls).await?;
+            let server = tokio::spawn(gongzhi_bus::serve_commands(
+                client.clone(),
+                Arc::clone(&services),
+                &gongzhi_domain::Context::ALL,
+            ));
+            let remote: Arc<dyn Commands> = Arc::new(NatsCommands::new(client, COMMAND_TIMEOUT));
+            (remote, Some(server))
+        }
+    };
     let timers = Timers::new(
-        Arc::clone(&commands),
+        Arc::clone(&services),
         views.clone(),
         Arc::clone(&config.clock),
         Arc::clone(&policy),
@@ -178,6 +200,7 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
         timer_every: config.timer_every,
         demo_accounts,
         demo_events,
+        command_server,
     })
 }
 
@@ -213,6 +236,9 @@ impl Node {
             async move { timers.run(every, stop_signal(stopped)).await }
         });
         let served = gongzhi_gateway::serve(listener, self.state, shutdown).await;
+        if let Some(server) = self.command_server {
+            server.abort();
+        }
         let _ = stop.send(true);
         let _ = projector_task.await;
         let _ = timers_task.await;
@@ -274,6 +300,7 @@ pub async fn dev(args: crate::cli::DevArgs) -> Result<()> {
         },
         clock: Arc::new(gongzhi_service::SystemClock),
         timer_every: Duration::from_secs(30),
+        commands_over_nats: None,
     };
     let listener = TcpListener::bind(args.listen)
         .await

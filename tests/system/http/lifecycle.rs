@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{Options, Server, call, concern, id};
 use crate::support::{Backend, cst};
 use gongzhi_service::ManualClock;
+use gongzhi_test_support::NatsCluster;
 use std::sync::Arc;
 
 fn statuses(events: &Value) -> Vec<(String, String)> {
@@ -34,10 +35,29 @@ async fn a_concern_goes_from_filing_to_a_satisfied_close_on_postgres() {
     a_concern_goes_from_filing_to_a_satisfied_close_on(Some(&Backend::postgres())).await;
 }
 
+/// The same story with the gateway reaching the services over NATS request/reply, as it
+/// does across processes: every answer, refusal and status code must be the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_goes_from_filing_to_a_satisfied_close_with_commands_over_nats() {
+    let nats = NatsCluster::start(1).unwrap();
+    let options = Options {
+        nats: Some(nats.urls()),
+        ..Options::default()
+    };
+    a_concern_goes_from_filing_to_a_satisfied_close_with(None, &options).await;
+}
+
 async fn a_concern_goes_from_filing_to_a_satisfied_close_on(backend: Option<&Backend>) {
+    a_concern_goes_from_filing_to_a_satisfied_close_with(backend, &Options::default()).await;
+}
+
+async fn a_concern_goes_from_filing_to_a_satisfied_close_with(
+    backend: Option<&Backend>,
+    options: &Options,
+) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start_on(dir.path(), backend, clock.clone(), &Options::default()).await;
+    let server = Server::start_on(dir.path(), backend, clock.clone(), options).await;
     let council = server.login("council").await;
     let handler = server.login("handler").await;
     let other_handler = server.login("handler2").await;

@@ -40,6 +40,8 @@ pub struct Options {
     pub min_sample: i64,
     /// Cases of simulated history loaded at start (`gongzhi dev`'s demo data).
     pub demo_cases: usize,
+    /// NATS servers: the gateway reaches the services over NATS request/reply.
+    pub nats: Option<String>,
 }
 
 impl Default for Options {
@@ -48,6 +50,7 @@ impl Default for Options {
             rate_limit_per_minute: 0,
             min_sample: 10,
             demo_cases: 0,
+            nats: None,
         }
     }
 }
@@ -87,6 +90,7 @@ pub fn config(
         },
         clock,
         timer_every: Duration::from_millis(50),
+        commands_over_nats: options.nats.clone(),
     }
 }
 
