@@ -3,8 +3,10 @@
 
 mod browser;
 mod bus;
+mod distributed;
 mod faults;
 mod http;
 mod replicas;
 mod story;
 mod support;
+mod topology;

@@ -54,8 +54,30 @@ pub async fn connect(
     settings: &StreamSettings,
 ) -> Result<jetstream::Context, BusError> {
     let jetstream = jetstream::new(connect_client(urls).await?);
-    jetstream.get_or_create_stream(settings.config()).await?;
+    ensure_stream(&jetstream, settings).await?;
     Ok(jetstream)
+}
+
+/// How long a starting service waits for the cluster to be able to create the stream.
+const STREAM_WITHIN: Duration = Duration::from_secs(60);
+
+/// Makes sure the events stream exists with `settings`. A cluster that has just started
+/// may not have elected its JetStream leader yet: keep asking for a while.
+pub async fn ensure_stream(
+    jetstream: &jetstream::Context,
+    settings: &StreamSettings,
+) -> Result<(), BusError> {
+    let started = std::time::Instant::now();
+    loop {
+        match jetstream.get_or_create_stream(settings.config()).await {
+            Ok(_) => return Ok(()),
+            Err(error) if started.elapsed() < STREAM_WITHIN => {
+                tracing::info!(%error, "waiting for JetStream to create the stream");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
 }
 
 /// A NATS connection to the servers in `urls` (comma-separated); the client keeps

@@ -20,7 +20,7 @@ mod services;
 mod timers;
 
 pub use causal::{Readiness, Seen};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, FileClock, ManualClock, SystemClock};
 pub use commands::{BoxFuture, Commands, HistoryEntry};
 pub use data::{DataError, DataFiles};
 pub use error::{CommandError, Refusal, RefusalKind};

@@ -95,8 +95,9 @@ const CATCH_UP: Duration = Duration::from_secs(2);
 /// has caught up with everything the other contexts hold of the case. So two concurrent
 /// commands in different contexts (a withdrawal racing a dispatch) cannot both be decided
 /// on the same state: the second sees the first, and every pair of a case's events is
-/// causally ordered, so every replica holds them in the same order. The lock lives in
-/// this process: embedded mode. Across processes it becomes a per-case lease.
+/// causally ordered, so every replica holds them in the same order. The lock is taken in
+/// this process, then as a lease in the database (PostgreSQL advisory lock) when the
+/// contexts run as separate processes on one database.
 pub struct ContextServices<S: EventStore> {
     intake: CaseService<S>,
     assignment: CaseService<S>,
@@ -202,6 +203,12 @@ impl<S: EventStore + Clone> Commands for ContextServices<S> {
     ) -> BoxFuture<'a, Result<CommandOutcome, CommandError>> {
         Box::pin(async move {
             let _one_at_a_time = self.locks.lock(case_id).await;
+            // Across processes too, where the stores can hold a case (PostgreSQL).
+            let _leased = self
+                .stores
+                .of(command.context())
+                .lease(case_id.as_uuid())
+                .await?;
             let filing = command.is_filing();
             if !filing {
                 self.catch_up(case_id, command.context()).await?;

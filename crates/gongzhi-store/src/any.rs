@@ -3,11 +3,11 @@
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::EventStore;
 use crate::error::{AppendError, StoreError};
 use crate::postgres::{PostgresEventStore, PostgresOptions};
 use crate::sqlite::{SqliteEventStore, SqliteOptions};
 use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent};
+use crate::{EventStore, Lease};
 
 /// Either backend, picked by [`connect`]. Business code is generic over [`EventStore`] or
 /// uses this; it never branches on the backend itself.
@@ -91,6 +91,10 @@ impl EventStore for AnyEventStore {
 
     fn appended(&self) -> watch::Receiver<u64> {
         dispatch!(self, store => store.appended())
+    }
+
+    async fn lease(&self, stream_id: Uuid) -> Result<Option<Lease>, StoreError> {
+        dispatch!(self, store => store.lease(stream_id).await)
     }
 
     async fn load_checkpoint(&self, consumer: &str) -> Result<Position, StoreError> {

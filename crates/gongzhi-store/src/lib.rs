@@ -124,4 +124,29 @@ pub trait EventStore: Send + Sync + 'static {
         consumer: &str,
         position: Position,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Holds the stream for the caller against every process that uses the same database,
+    /// until the returned lease is dropped; `None` where the store cannot (an SQLite file
+    /// belongs to one process, whose own locks suffice).
+    fn lease(
+        &self,
+        _stream_id: Uuid,
+    ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send {
+        async { Ok(None) }
+    }
+}
+
+/// A held stream (see [`EventStore::lease`]); released when dropped.
+pub struct Lease(#[allow(dead_code)] Box<dyn Send>);
+
+impl Lease {
+    pub(crate) fn new(held: impl Send + 'static) -> Self {
+        Self(Box::new(held))
+    }
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lease")
+    }
 }

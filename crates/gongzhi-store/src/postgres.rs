@@ -11,7 +11,7 @@ use crate::error::{AppendError, StoreError};
 use crate::migrate::{Backend, CREATE_MIGRATIONS_TABLE, migrations};
 use crate::sqlite::InTransaction;
 use crate::types::{AppendRequest, Appended, Position, RecordedEvent, StoredEvent, micros};
-use crate::{EventStore, SAVE_CHECKPOINT};
+use crate::{EventStore, Lease, SAVE_CHECKPOINT};
 
 /// How to reach a PostgreSQL store.
 #[derive(Clone)]
@@ -334,6 +334,20 @@ impl EventStore for PostgresEventStore {
 
     fn appended(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
+    }
+
+    /// An advisory lock on the stream, held by an open transaction that writes nothing (so
+    /// it takes no transaction id and holds back no reader's horizon); ending the
+    /// transaction, also by dropping it, releases the lock.
+    async fn lease(&self, stream_id: Uuid) -> Result<Option<Lease>, StoreError> {
+        let bytes = stream_id.as_u128();
+        let key = ((bytes >> 64) as u64 ^ bytes as u64) as i64;
+        let mut held = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut *held)
+            .await?;
+        Ok(Some(Lease::new(held)))
     }
 
     async fn count_by_context(

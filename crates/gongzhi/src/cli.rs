@@ -24,8 +24,59 @@ pub struct Cli {
 pub enum Command {
     /// 开发/单机 Run every service in one process on embedded storage, with demo data.
     Dev(DevArgs),
+    /// 分布式 Run chosen services of a city deployment over PostgreSQL and NATS JetStream.
+    Serve(ServeArgs),
     /// 管理 Administration: accounts, migrations, view rebuilds, demo history.
     Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// 服务 intake, assignment, resolution, projector, gateway (several, comma-separated).
+    #[arg(long, env = "GONGZHI_TARGET", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// 配置文件 A TOML file with the same settings in snake_case; flags and env override it.
+    #[arg(long, env = "GONGZHI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// NATS servers, comma-separated (nats://n1:4222,nats://n2:4222,...).
+    #[arg(long, env = "GONGZHI_NATS")]
+    pub nats: Option<String>,
+    #[arg(long, env = "GONGZHI_NATS_USER")]
+    pub nats_user: Option<String>,
+    #[arg(long, env = "GONGZHI_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// 副本 Replicas of the JetStream stream (3 on a three-node cluster); default 1.
+    #[arg(long, env = "GONGZHI_STREAM_REPLICAS")]
+    pub stream_replicas: Option<usize>,
+    /// PostgreSQL: one database, every service's store in its own schema.
+    #[arg(long, env = "GONGZHI_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+    /// 数据目录 Holds secret.key (every gateway must share it) and data/; default gongzhi-data.
+    #[arg(long, env = "GONGZHI_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// 配置数据 Folder with directory.toml, sla.toml and calendar/; default DATA_DIR/data.
+    #[arg(long, env = "GONGZHI_DATA_FILES")]
+    pub data_files: Option<PathBuf>,
+    /// 监听地址 HTTP: the API and pages of a gateway; /healthz, /readyz, /metrics of any
+    /// target. Default 127.0.0.1:8080.
+    #[arg(long, env = "GONGZHI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// 限流 Requests per minute per client address without a session (0 = off); default 120.
+    #[arg(long, env = "GONGZHI_RATE_LIMIT")]
+    pub rate_limit: Option<u32>,
+    /// Behind HTTPS: mark the session and form cookies `Secure`.
+    #[arg(long, env = "GONGZHI_SECURE_COOKIE")]
+    pub secure_cookie: bool,
+    /// 演示账号 The gateway creates the demo accounts (password gongzhi-demo) when there
+    /// are no accounts: for trying a topology out, never for real use.
+    #[arg(long, env = "GONGZHI_DEMO_ACCOUNTS")]
+    pub demo_accounts: bool,
+    /// Tests: read the time from this file (RFC 3339) instead of the system clock.
+    #[arg(long, env = "GONGZHI_CLOCK_FILE", hide = true)]
+    pub clock_file: Option<PathBuf>,
+    /// Tests: how often the deadline timers look, in milliseconds (default 30 s).
+    #[arg(long, env = "GONGZHI_TIMER_EVERY_MS", hide = true)]
+    pub timer_every_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -65,21 +65,34 @@ pub struct Node {
 }
 
 /// The deployment's tracking-secret key, made on first start and kept in the data dir.
-fn secret_key(data_dir: &Path) -> Result<SecretKey> {
+/// Processes starting together agree on one key: a new key is written to a file of its
+/// own and linked into place only if no key is there yet; whoever loses reads the winner's.
+pub(crate) fn secret_key(data_dir: &Path) -> Result<SecretKey> {
     let path = data_dir.join("secret.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let bytes = (0..text.trim().len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(text.trim().get(i..i + 2).unwrap_or("zz"), 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .with_context(|| format!("{} is not a hex key", path.display()))?;
-        anyhow::ensure!(bytes.len() >= 16, "{} is too short", path.display());
-        return Ok(SecretKey::new(bytes));
+    if !path.exists() {
+        let key = SecretKey::generate();
+        let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let mine = data_dir.join(format!("secret.key.{}", std::process::id()));
+        write_private(&mine, &hex).with_context(|| format!("writing {}", mine.display()))?;
+        let linked = std::fs::hard_link(&mine, &path);
+        let _ = std::fs::remove_file(&mine);
+        match linked {
+            Ok(()) => return Ok(key),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("writing {}", path.display()));
+            }
+        }
     }
-    let key = SecretKey::generate();
-    let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &hex).with_context(|| format!("writing {}", path.display()))?;
-    Ok(key)
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = (0..text.trim().len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.trim().get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .with_context(|| format!("{} is not a hex key", path.display()))?;
+    anyhow::ensure!(bytes.len() >= 16, "{} is too short", path.display());
+    Ok(SecretKey::new(bytes))
 }
 
 #[cfg(unix)]
@@ -91,7 +104,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(text.as_bytes())
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]
@@ -257,7 +271,10 @@ impl Node {
 
 /// Runs the projector until `shutdown`, restarting it after a failure (a database that
 /// went away) with a growing pause; the failure is logged each time.
-async fn follow(projector: &mut Projector<AnyEventStore>, shutdown: impl Future<Output = ()>) {
+pub(crate) async fn follow(
+    projector: &mut Projector<AnyEventStore>,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let mut pause = Duration::from_millis(200);
     loop {

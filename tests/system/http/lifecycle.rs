@@ -35,6 +35,17 @@ async fn a_concern_goes_from_filing_to_a_satisfied_close_on_postgres() {
     a_concern_goes_from_filing_to_a_satisfied_close_on(Some(&Backend::postgres())).await;
 }
 
+/// The same story against the distributed topology: every service its own process over a
+/// three-node NATS JetStream cluster and PostgreSQL (`deploy/local/up`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_goes_from_filing_to_a_satisfied_close_distributed() {
+    let options = Options {
+        distributed: true,
+        ..Options::default()
+    };
+    a_concern_goes_from_filing_to_a_satisfied_close_with(None, &options).await;
+}
+
 /// The same story with the gateway reaching the services over NATS request/reply, as it
 /// does across processes: every answer, refusal and status code must be the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +68,9 @@ async fn a_concern_goes_from_filing_to_a_satisfied_close_with(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start_on(dir.path(), backend, clock.clone(), options).await;
+    let server = Server::start_on(dir.path(), backend, clock, options).await;
+    // The server's clock: in the distributed topology it moves every process's time.
+    let clock = Arc::clone(&server.clock);
     let council = server.login("council").await;
     let handler = server.login("handler").await;
     let other_handler = server.login("handler2").await;

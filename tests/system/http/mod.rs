@@ -12,15 +12,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use gongzhi::embedded::{self, EmbeddedConfig};
 use gongzhi_gateway::GatewayConfig;
-use gongzhi_service::{DataFiles, ManualClock};
+use gongzhi_service::{Clock, DataFiles, ManualClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::support::Backend;
+use crate::topology::Topology;
 
 pub const PASSWORD: &str = gongzhi::demo::DEMO_PASSWORD;
 
@@ -31,6 +33,7 @@ pub struct Server {
     pub clock: Arc<ManualClock>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    topology: Option<Topology>,
 }
 
 /// What a test may change about the node.
@@ -42,6 +45,9 @@ pub struct Options {
     pub demo_cases: usize,
     /// NATS servers: the gateway reaches the services over NATS request/reply.
     pub nats: Option<String>,
+    /// Run the distributed topology instead (`deploy/local/up`): separate processes over
+    /// a three-node NATS cluster and PostgreSQL, whose clock the test's clock moves.
+    pub distributed: bool,
 }
 
 impl Default for Options {
@@ -51,6 +57,7 @@ impl Default for Options {
             min_sample: 10,
             demo_cases: 0,
             nats: None,
+            distributed: false,
         }
     }
 }
@@ -109,6 +116,9 @@ impl Server {
         clock: Arc<ManualClock>,
         options: &Options,
     ) -> Self {
+        if options.distributed {
+            return Self::start_distributed(data_dir, clock.now(), options);
+        }
         let node = embedded::start(config(data_dir, backend, Arc::clone(&clock), options))
             .await
             .unwrap();
@@ -124,11 +134,45 @@ impl Server {
             clock,
             stop: Some(stop),
             task: Some(task),
+            topology: None,
         }
     }
 
-    /// Stops the node cleanly (as Ctrl-C would).
+    /// The distributed topology under `data_dir`, its clock starting at `now`; the
+    /// server's `clock` moves every process's time.
+    fn start_distributed(data_dir: &Path, now: DateTime<Utc>, options: &Options) -> Self {
+        let clock_file = data_dir.join("clock");
+        let clock = Arc::new(ManualClock::mirror_to(now, &clock_file).unwrap());
+        let topology = Topology::up(
+            &data_dir.join("topology"),
+            &[
+                ("GONGZHI_CLOCK_FILE", clock_file.display().to_string()),
+                ("GONGZHI_TIMER_EVERY_MS", "50".to_owned()),
+                ("GONGZHI_DEMO_ACCOUNTS", "true".to_owned()),
+                (
+                    "GONGZHI_RATE_LIMIT",
+                    options.rate_limit_per_minute.to_string(),
+                ),
+            ],
+        );
+        Self {
+            base: topology.gateway_url(),
+            client: reqwest::Client::new(),
+            clock,
+            stop: None,
+            task: None,
+            topology: Some(topology),
+        }
+    }
+
+    /// The distributed topology, when the server is one.
+    pub fn topology(&self) -> Option<&Topology> {
+        self.topology.as_ref()
+    }
+
+    /// Stops the node cleanly (as Ctrl-C would); a topology is taken down.
     pub async fn stop(mut self) {
+        drop(self.topology.take());
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -1,0 +1,523 @@
+//! `gongzhi serve --target ...`: chosen services of a city deployment in one process, over
+//! PostgreSQL (a schema per service) and a NATS JetStream cluster (DESIGN §5, §7).
+//!
+//! - A context target (intake, assignment, resolution) keeps its store, publishes its own
+//!   events through its relay, follows the other two contexts through JetStream into its
+//!   replica, and answers its commands over NATS. Commands on one case are held by an
+//!   advisory lock in the shared database, so contexts in different processes still take
+//!   a case's commands one at a time.
+//! - The projector target follows all three contexts into its log, projects the views,
+//!   runs the deadline timers (their commands go over NATS) and announces each write of
+//!   the views on `gongzhi.applied`.
+//! - The gateway target serves the API and the pages; commands go over NATS, reads come
+//!   from the views, and a command's reply waits for the projector's announcement.
+//!
+//! Every process serves `/healthz`, `/readyz` and `/metrics` on `--listen`.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use futures_util::StreamExt;
+use gongzhi_accounts::Accounts;
+use gongzhi_bus::{JetStreamFeed, NatsCommands, Relay, RelayStatus, StreamSettings};
+use gongzhi_domain::{CaseId, Context};
+use gongzhi_gateway::{AppState, Gateway, GatewayConfig};
+use gongzhi_service::{
+    Clock, Commands, ContextServices, FileClock, Inbox, Stores, SystemClock, Timers,
+};
+use gongzhi_store::{AnyEventStore, EventStore, Position};
+use gongzhi_views::{Applied, Projector, ViewStore};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::cli::{ServeArgs, Storage};
+use crate::embedded::{follow, secret_key, shutdown_signal};
+
+/// How long a command waits for its service over NATS before the gateway answers 503.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where the projector announces the cases each write of the views changed.
+const APPLIED_SUBJECT: &str = "gongzhi.applied";
+
+/// What `gongzhi serve` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Context(Context),
+    Projector,
+    Gateway,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Context(context) => context.as_str(),
+            Self::Projector => "projector",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name.trim() {
+            "intake" => Self::Context(Context::Intake),
+            "assignment" => Self::Context(Context::Assignment),
+            "resolution" => Self::Context(Context::Resolution),
+            "projector" => Self::Projector,
+            "gateway" => Self::Gateway,
+            other => bail!(
+                "unknown target '{other}': use intake, assignment, resolution, projector, gateway"
+            ),
+        })
+    }
+}
+
+/// The settings of `gongzhi serve`, from `--config FILE` overridden by flags and env.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    target: Option<Vec<String>>,
+    nats: Option<String>,
+    nats_user: Option<String>,
+    nats_password: Option<String>,
+    stream_replicas: Option<usize>,
+    postgres_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    data_files: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+}
+
+struct Settings {
+    targets: BTreeSet<Target>,
+    secure_cookie: bool,
+    rate_limit: Option<u32>,
+    demo_accounts: bool,
+    clock: Arc<dyn Clock>,
+    timer_every: Duration,
+    nats: String,
+    nats_user: Option<(String, String)>,
+    stream: StreamSettings,
+    storage: Storage,
+    listen: SocketAddr,
+}
+
+impl Settings {
+    fn resolve(args: ServeArgs) -> Result<Self> {
+        let file: ConfigFile = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?
+            }
+            None => ConfigFile::default(),
+        };
+        let names: Vec<String> = if args.target.is_empty() {
+            file.target.clone().unwrap_or_default()
+        } else {
+            args.target.clone()
+        };
+        if names.is_empty() {
+            bail!("no --target: give intake, assignment, resolution, projector or gateway");
+        }
+        let targets = names
+            .iter()
+            .map(|n| Target::parse(n))
+            .collect::<Result<BTreeSet<_>>>()?;
+        let nats = args
+            .nats
+            .or(file.nats)
+            .context("no --nats: give the NATS servers, e.g. nats://127.0.0.1:4222")?;
+        let user = args.nats_user.or(file.nats_user);
+        let password = args.nats_password.or(file.nats_password);
+        let postgres_url = args.postgres_url.or(file.postgres_url);
+        if postgres_url.is_none() {
+            bail!("no --postgres-url: every service keeps its store in PostgreSQL");
+        }
+        let storage = Storage {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("gongzhi-data")),
+            postgres_url,
+            views_url: None,
+            accounts_url: None,
+            data_files: args.data_files.or(file.data_files),
+        };
+        let clock: Arc<dyn Clock> = match &args.clock_file {
+            Some(path) => Arc::new(FileClock::new(path)),
+            None => Arc::new(SystemClock),
+        };
+        Ok(Self {
+            targets,
+            demo_accounts: args.demo_accounts,
+            rate_limit: args.rate_limit,
+            secure_cookie: args.secure_cookie,
+            clock,
+            timer_every: Duration::from_millis(args.timer_every_ms.unwrap_or(30_000)),
+            nats,
+            nats_user: user.zip(password),
+            stream: StreamSettings {
+                replicas: args.stream_replicas.or(file.stream_replicas).unwrap_or(1),
+                ..StreamSettings::default()
+            },
+            storage,
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+        })
+    }
+
+    fn contexts(&self) -> Vec<Context> {
+        self.targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Context(context) => Some(*context),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The announcement of one write of the views, as it travels to the gateways.
+#[derive(Serialize, Deserialize)]
+struct Announcement {
+    commit: i64,
+    sequence: i64,
+    cases: Vec<(CaseId, u64)>,
+}
+
+/// What the process's `/metrics` and `/readyz` look at.
+#[derive(Clone)]
+struct Health {
+    targets: Vec<String>,
+    stores: Vec<(String, AnyEventStore)>,
+    relays: Vec<(Context, watch::Receiver<RelayStatus>)>,
+    nats: async_nats::Client,
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(health): State<Health>) -> impl IntoResponse {
+    use axum::http::StatusCode;
+    if health.nats.connection_state() != async_nats::connection::State::Connected {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NATS is not connected\n".to_owned(),
+        );
+    }
+    for (name, store) in &health.stores {
+        if store.load_checkpoint("readyz").await.is_err() {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the {name} store does not answer\n"),
+            );
+        }
+    }
+    (
+        StatusCode::OK,
+        format!("ready: {}\n", health.targets.join(",")),
+    )
+}
+
+async fn metrics(State(health): State<Health>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP gongzhi_relay_published_total Events the relay published (acknowledged by JetStream).\n\
+         # TYPE gongzhi_relay_published_total counter"
+    );
+    for (context, status) in &health.relays {
+        let _ = writeln!(
+            out,
+            "gongzhi_relay_published_total{{context=\"{}\"}} {}",
+            context.as_str(),
+            status.borrow().published
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP gongzhi_relay_pending Own events read but not yet acknowledged (the relay's lag).\n\
+         # TYPE gongzhi_relay_pending gauge"
+    );
+    for (context, status) in &health.relays {
+        let _ = writeln!(
+            out,
+            "gongzhi_relay_pending{{context=\"{}\"}} {}",
+            context.as_str(),
+            status.borrow().pending
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP gongzhi_relay_failures_total Failed relay attempts (NATS or the store away).\n\
+         # TYPE gongzhi_relay_failures_total counter"
+    );
+    for (context, status) in &health.relays {
+        let _ = writeln!(
+            out,
+            "gongzhi_relay_failures_total{{context=\"{}\"}} {}",
+            context.as_str(),
+            status.borrow().failures
+        );
+    }
+    out
+}
+
+/// Follows `origins` from JetStream into `local`, each from its checkpoint there.
+async fn inboxes(
+    jetstream: &async_nats::jetstream::Context,
+    settings: &StreamSettings,
+    local: &AnyEventStore,
+    origins: impl Iterator<Item = Context>,
+) -> Result<Vec<Inbox<AnyEventStore, JetStreamFeed>>> {
+    let mut inboxes = Vec::new();
+    for origin in origins {
+        let checkpoint = local
+            .load_checkpoint(&format!("inbox:{}", origin.as_str()))
+            .await?;
+        let feed = JetStreamFeed::start(jetstream, settings, origin, checkpoint).await?;
+        inboxes.push(Inbox::new(local.clone(), feed));
+    }
+    Ok(inboxes)
+}
+
+/// Runs the chosen targets until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let settings = Settings::resolve(args)?;
+    let storage = &settings.storage;
+    std::fs::create_dir_all(&storage.data_dir)
+        .with_context(|| format!("creating {}", storage.data_dir.display()))?;
+    let data = crate::admin::load_data(storage)?;
+    let policy = Arc::new(data.policy.clone());
+    let clock = Arc::clone(&settings.clock);
+    let mut connect = async_nats::ConnectOptions::new()
+        .name("gongzhi")
+        .retry_on_initial_connect();
+    if let Some((user, password)) = &settings.nats_user {
+        connect = connect.user_and_password(user.clone(), password.clone());
+    }
+    let servers = settings
+        .nats
+        .split(',')
+        .map(|url| url.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("the NATS servers '{}'", settings.nats))?;
+    let client = connect
+        .connect(servers)
+        .await
+        .context("connecting to NATS")?;
+    let jetstream = async_nats::jetstream::new(client.clone());
+    // A gateway alone neither publishes nor consumes events: the services make the stream.
+    if settings.targets.iter().any(|t| *t != Target::Gateway) {
+        gongzhi_bus::ensure_stream(&jetstream, &settings.stream)
+            .await
+            .context("creating the JetStream stream GONGZHI_EVENTS")?;
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let stop_signal = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut health = Health {
+        targets: settings
+            .targets
+            .iter()
+            .map(|t| t.name().to_owned())
+            .collect(),
+        stores: Vec::new(),
+        relays: Vec::new(),
+        nats: client.clone(),
+    };
+
+    let contexts = settings.contexts();
+    if !contexts.is_empty() {
+        // Each context decides on its own store; the other contexts' stores are read only
+        // for how many events of a case they hold (catch-up), and the lease is taken in
+        // the shared database.
+        let urls = storage.stores();
+        let stores = Stores {
+            intake: gongzhi_store::connect(&urls.intake).await?,
+            assignment: gongzhi_store::connect(&urls.assignment).await?,
+            resolution: gongzhi_store::connect(&urls.resolution).await?,
+            log: gongzhi_store::connect(&urls.log).await?,
+        };
+        let services: Arc<dyn Commands> = Arc::new(ContextServices::new(
+            &stores,
+            Arc::clone(&policy),
+            Arc::clone(&clock),
+        ));
+        for context in &contexts {
+            let store = stores.of(*context).clone();
+            health
+                .stores
+                .push((context.as_str().to_owned(), store.clone()));
+            let relay = Relay::new(store.clone(), jetstream.clone(), *context);
+            health.relays.push((*context, relay.status()));
+            let stopped_relay = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                relay.run(stop_signal(stopped_relay)).await;
+            }));
+            let others = Context::ALL.into_iter().filter(|o| o != context);
+            for inbox in inboxes(&jetstream, &settings.stream, &store, others).await? {
+                let stopped = stopped.clone();
+                tasks.push(tokio::spawn(async move {
+                    inbox.run(stop_signal(stopped)).await;
+                }));
+            }
+        }
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = gongzhi_bus::serve_commands(client, services, &contexts).await {
+                tracing::error!(%error, "the command service stopped");
+            }
+        }));
+    }
+
+    let mut views_for_gateway = None;
+    if settings.targets.contains(&Target::Projector) {
+        let log = gongzhi_store::connect(&storage.store_url("projector")).await?;
+        let views = ViewStore::open(&storage.views_url()).await?;
+        health.stores.push(("projector".to_owned(), log.clone()));
+        for inbox in inboxes(&jetstream, &settings.stream, &log, Context::ALL.into_iter()).await? {
+            let stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                inbox.run(stop_signal(stopped)).await;
+            }));
+        }
+        let offset = data.policy.calendar.offset();
+        let mut projector = Projector::new(log, views.clone(), offset);
+        let mut applied = projector.applied().subscribe();
+        let committed = projector.committed();
+        {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Ok(cases) = applied.recv().await {
+                    let at = *committed.borrow();
+                    let announcement = Announcement {
+                        commit: at.commit,
+                        sequence: at.sequence,
+                        cases: cases.to_vec(),
+                    };
+                    if let Ok(payload) = serde_json::to_vec(&announcement)
+                        && let Err(error) = client.publish(APPLIED_SUBJECT, payload.into()).await
+                    {
+                        tracing::warn!(%error, "announcing a write of the views");
+                    }
+                }
+            }));
+        }
+        let stopped_projector = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            follow(&mut projector, stop_signal(stopped_projector)).await;
+        }));
+        let remote: Arc<dyn Commands> =
+            Arc::new(NatsCommands::new(client.clone(), COMMAND_TIMEOUT));
+        let timers = Timers::new(
+            remote,
+            views.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&policy),
+        );
+        let stopped_timers = stopped.clone();
+        let timer_every = settings.timer_every;
+        tasks.push(tokio::spawn(async move {
+            timers.run(timer_every, stop_signal(stopped_timers)).await;
+        }));
+        views_for_gateway = Some(views);
+    }
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let names: Vec<&str> = settings.targets.iter().map(|t| t.name()).collect();
+    tracing::info!(targets = %names.join(","), address = %settings.listen, "serving");
+    let served = if settings.targets.contains(&Target::Gateway) {
+        let views = match views_for_gateway {
+            Some(views) => views,
+            None => ViewStore::open(&storage.views_url()).await?,
+        };
+        let accounts = Accounts::open(&storage.accounts_url()).await?;
+        let mut config = GatewayConfig {
+            secure_cookie: settings.secure_cookie,
+            ..GatewayConfig::default()
+        };
+        if let Some(limit) = settings.rate_limit {
+            config.rate_limit_per_minute = limit;
+        }
+        if settings.demo_accounts {
+            // Another gateway starting at the same time may make them first.
+            if accounts.count().await? == 0
+                && let Err(error) = crate::demo::create_accounts(&accounts, &data.directory).await
+                && accounts.count().await? == 0
+            {
+                return Err(error);
+            }
+            config.demo_accounts = crate::demo::start_page_accounts();
+            config.demo_password = crate::demo::DEMO_PASSWORD.to_owned();
+        }
+        let (applied_tx, _) = broadcast::channel::<Applied>(1_024);
+        let (committed_tx, committed) = watch::channel(Position::START);
+        let mut subscription = client.subscribe(APPLIED_SUBJECT).await?;
+        {
+            let applied_tx = applied_tx.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(message) = subscription.next().await {
+                    let Ok(announcement) = serde_json::from_slice::<Announcement>(&message.payload)
+                    else {
+                        continue;
+                    };
+                    committed_tx.send_replace(Position {
+                        commit: announcement.commit,
+                        sequence: announcement.sequence,
+                    });
+                    let _ = applied_tx.send(Applied::from(announcement.cases));
+                }
+            }));
+        }
+        let state = AppState::new(Gateway {
+            commands: Arc::new(NatsCommands::new(client.clone(), COMMAND_TIMEOUT)),
+            views,
+            committed,
+            applied: applied_tx,
+            accounts,
+            directory: Arc::new(data.directory.clone()),
+            policy: Arc::clone(&policy),
+            clock: Arc::clone(&clock),
+            secret_key: secret_key(&storage.data_dir)?,
+            config,
+        });
+        gongzhi_gateway::serve(listener, state, shutdown_signal()).await
+    } else {
+        let app = Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
+            .with_state(health);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    };
+    // Relays, inboxes and the projector finish their step; whatever is still going after
+    // a moment is stopped (every step is a transaction, so nothing is half done).
+    let _ = stop.send(true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    for mut task in tasks {
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+    tracing::info!("stopped");
+    served.context("serving HTTP")
+}

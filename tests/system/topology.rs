@@ -1,0 +1,111 @@
+//! The distributed topology as plain processes, started by `deploy/local/up` (the same
+//! script a person uses): a three-node NATS JetStream cluster, PostgreSQL, and one
+//! `gongzhi serve` process per target. Faults are injected with `deploy/local/ctl`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `gongzhi` binary, built now if it is missing or older than this test run's code.
+fn binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "gongzhi"])
+        .current_dir(root())
+        .status()
+        .expect("running cargo build -p gongzhi");
+    assert!(status.success(), "cargo build -p gongzhi failed");
+    root().join("target/debug/gongzhi")
+}
+
+pub struct Topology {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    values: HashMap<String, String>,
+}
+
+impl Topology {
+    /// Starts everything under `dir`, with `env` passed to every `gongzhi serve` process.
+    pub fn up(dir: &Path, env: &[(&str, String)]) -> Self {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect();
+        let port_base = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .clamp(20_000, 50_000);
+        let mut topology = Self {
+            dir: dir.to_owned(),
+            env,
+            values: HashMap::new(),
+        };
+        topology.script(
+            "up",
+            &[
+                "--dir",
+                &dir.display().to_string(),
+                "--bin",
+                &binary().display().to_string(),
+                "--port-base",
+                &port_base.to_string(),
+            ],
+        );
+        topology.values = std::fs::read_to_string(dir.join("topology.env"))
+            .expect("deploy/local/up writes topology.env")
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.trim_matches('"').to_owned()))
+            .collect();
+        topology
+    }
+
+    fn script(&self, name: &str, args: &[&str]) {
+        let output = Command::new(root().join("deploy/local").join(name))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap_or_else(|e| panic!("running deploy/local/{name}: {e}"));
+        assert!(
+            output.status.success(),
+            "deploy/local/{name} {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub fn value(&self, key: &str) -> &str {
+        self.values
+            .get(key)
+            .unwrap_or_else(|| panic!("topology.env has no {key}"))
+    }
+
+    pub fn gateway_url(&self) -> String {
+        self.value("GATEWAY_URL").to_owned()
+    }
+
+    /// `deploy/local/ctl --dir DIR ARGS...`: kill NAME, start NAME, restart-postgres.
+    pub fn ctl(&self, args: &[&str]) {
+        let dir = self.dir.display().to_string();
+        let mut all = vec!["--dir", dir.as_str()];
+        all.extend_from_slice(args);
+        self.script("ctl", &all);
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("deploy/local/down"))
+            .args(["--dir", &self.dir.display().to_string()])
+            .output();
+    }
+}
