@@ -90,7 +90,7 @@ impl Server {
     }
 }
 
-fn gongzhi_binary() -> Result<PathBuf> {
+pub(crate) fn gongzhi_binary() -> Result<PathBuf> {
     let here = std::env::current_exe()?;
     let binary = here.with_file_name("gongzhi");
     if !binary.exists() {

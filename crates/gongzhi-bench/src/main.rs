@@ -5,6 +5,7 @@
 
 mod append;
 mod bus;
+mod distributed;
 mod load;
 mod raw_server;
 mod rebuild;
@@ -52,7 +53,8 @@ struct Args {
     #[arg(long, hide = true)]
     raw_server_dir: Option<std::path::PathBuf>,
     /// Which benchmarks: append, rebuild, load (HTTP; needs the release `gongzhi` binary),
-    /// bus (relay against raw JetStream; needs nats-server).
+    /// bus (relay against raw JetStream; needs nats-server), distributed (the load run
+    /// against deploy/local/up's topology; needs nats-server and PostgreSQL).
     #[arg(long, value_delimiter = ',', default_values_t = ["append".to_owned(), "rebuild".to_owned()])]
     only: Vec<String>,
     /// Which backends: sqlite, postgres.
@@ -80,16 +82,19 @@ async fn main() -> anyhow::Result<()> {
     if args.only.iter().any(|o| o == "bus") {
         bus::run(args.bus_events).await?;
     }
+    let load = load::LoadArgs {
+        url: args.url.clone(),
+        concurrency: args.concurrency,
+        rate: args.rate,
+        seconds: args.seconds,
+        history_cases: args.history_cases,
+        data_dir: args.load_dir.clone(),
+    };
     if args.only.iter().any(|o| o == "load") {
-        load::run(&load::LoadArgs {
-            url: args.url.clone(),
-            concurrency: args.concurrency,
-            rate: args.rate,
-            seconds: args.seconds,
-            history_cases: args.history_cases,
-            data_dir: args.load_dir.clone(),
-        })
-        .await?;
+        load::run(&load).await?;
+    }
+    if args.only.iter().any(|o| o == "distributed") {
+        distributed::run(&load).await?;
     }
     Ok(())
 }

@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// are no accounts: for trying a topology out, never for real use.
     #[arg(long, env = "GONGZHI_DEMO_ACCOUNTS")]
     pub demo_accounts: bool,
+    /// Smallest sample (rated cases) for a group to be ranked in statistics; default 10.
+    #[arg(long, env = "GONGZHI_MIN_SAMPLE", hide = true)]
+    pub min_sample: Option<i64>,
     /// Tests: read the time from this file (RFC 3339) instead of the system clock.
     #[arg(long, env = "GONGZHI_CLOCK_FILE", hide = true)]
     pub clock_file: Option<PathBuf>,

@@ -97,6 +97,7 @@ struct ConfigFile {
 
 struct Settings {
     targets: BTreeSet<Target>,
+    min_sample: Option<i64>,
     secure_cookie: bool,
     rate_limit: Option<u32>,
     demo_accounts: bool,
@@ -159,6 +160,7 @@ impl Settings {
             targets,
             demo_accounts: args.demo_accounts,
             rate_limit: args.rate_limit,
+            min_sample: args.min_sample,
             secure_cookie: args.secure_cookie,
             clock,
             timer_every: Duration::from_millis(args.timer_every_ms.unwrap_or(30_000)),
@@ -453,6 +455,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             secure_cookie: settings.secure_cookie,
             ..GatewayConfig::default()
         };
+        if let Some(min_sample) = settings.min_sample {
+            config.min_sample = min_sample;
+        }
         if let Some(limit) = settings.rate_limit {
             config.rate_limit_per_minute = limit;
         }

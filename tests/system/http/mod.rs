@@ -153,6 +153,7 @@ impl Server {
                     "GONGZHI_RATE_LIMIT",
                     options.rate_limit_per_minute.to_string(),
                 ),
+                ("GONGZHI_MIN_SAMPLE", options.min_sample.to_string()),
             ],
         );
         Self {

@@ -7,14 +7,27 @@ use gongzhi_service::ManualClock;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{Server, call, concern, id};
+use super::{Options, Server, call, concern, id};
 use crate::support::cst;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_is_held_to_its_actions_and_its_area() {
+    each_role_is_held_to_its_actions_and_its_area_with(&Options::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_is_held_to_its_actions_and_its_area_distributed() {
+    let options = Options {
+        distributed: true,
+        ..Options::default()
+    };
+    each_role_is_held_to_its_actions_and_its_area_with(&options).await;
+}
+
+async fn each_role_is_held_to_its_actions_and_its_area_with(options: &Options) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start(dir.path(), clock).await;
+    let server = Server::start_with(dir.path(), clock, options).await;
     let operator = server.login("hotline").await;
     let council = server.login("council").await; // 石龙 only
     let handler = server.login("handler").await; // shilong-workstation

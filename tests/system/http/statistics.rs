@@ -105,10 +105,20 @@ fn figures(value: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_figures_agree_with_a_hand_computed_expectation() {
+    the_figures_agree_with_a_hand_computed_expectation_with(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_figures_agree_with_a_hand_computed_expectation_distributed() {
+    the_figures_agree_with_a_hand_computed_expectation_with(true).await;
+}
+
+async fn the_figures_agree_with_a_hand_computed_expectation_with(distributed: bool) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
     let options = Options {
         min_sample: 2,
+        distributed,
         ..Options::default()
     };
     let server = Server::start_with(dir.path(), clock, &options).await;
