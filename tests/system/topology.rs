@@ -38,49 +38,73 @@ impl Topology {
             .iter()
             .map(|(key, value)| ((*key).to_owned(), value.clone()))
             .collect();
-        let port_base = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .clamp(20_000, 50_000);
+        let binary = binary();
         let mut topology = Self {
             dir: dir.to_owned(),
             env,
             values: HashMap::new(),
         };
-        topology.script(
-            "up",
-            &[
-                "--dir",
-                &dir.display().to_string(),
-                "--bin",
-                &binary().display().to_string(),
-                "--port-base",
-                &port_base.to_string(),
-            ],
-        );
-        topology.values = std::fs::read_to_string(dir.join("topology.env"))
-            .expect("deploy/local/up writes topology.env")
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(key, value)| (key.to_owned(), value.trim_matches('"').to_owned()))
-            .collect();
-        topology
+        // The ports are chosen from a free one up; another test may take one of them
+        // meanwhile, so a failed start is tried again elsewhere.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let port_base = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+                .clamp(20_000, 50_000);
+            let started = topology.run(
+                "up",
+                &[
+                    "--dir",
+                    &dir.display().to_string(),
+                    "--bin",
+                    &binary.display().to_string(),
+                    "--port-base",
+                    &port_base.to_string(),
+                ],
+            );
+            match started {
+                Ok(()) => {
+                    topology.values = std::fs::read_to_string(dir.join("topology.env"))
+                        .expect("deploy/local/up writes topology.env")
+                        .lines()
+                        .filter_map(|line| line.split_once('='))
+                        .map(|(key, value)| (key.to_owned(), value.trim_matches('"').to_owned()))
+                        .collect();
+                    return topology;
+                }
+                Err(failure) => {
+                    let _ = topology.run("down", &["--dir", &dir.display().to_string(), "--purge"]);
+                    failures.push(failure);
+                }
+            }
+        }
+        panic!("the topology did not start:\n{}", failures.join("\n---\n"));
     }
 
-    fn script(&self, name: &str, args: &[&str]) {
+    fn run(&self, name: &str, args: &[&str]) -> Result<(), String> {
         let output = Command::new(root().join("deploy/local").join(name))
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
-            .unwrap_or_else(|e| panic!("running deploy/local/{name}: {e}"));
-        assert!(
-            output.status.success(),
-            "deploy/local/{name} {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .map_err(|e| format!("running deploy/local/{name}: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "deploy/local/{name} {args:?} failed:\n{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    fn script(&self, name: &str, args: &[&str]) {
+        if let Err(failure) = self.run(name, args) {
+            panic!("{failure}");
+        }
     }
 
     pub fn value(&self, key: &str) -> &str {

@@ -160,6 +160,14 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The status a command error answers with, for counting outcomes without consuming it.
+    pub(crate) fn from_ref(error: &CommandError) -> Option<StatusCode> {
+        let refusal = gongzhi_service::Refusal::from(error);
+        Some(ApiError::from(refusal).parts().0)
+    }
+}
+
 impl From<CommandError> for ApiError {
     fn from(error: CommandError) -> Self {
         let message = error.to_string();

@@ -97,6 +97,14 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
         }
     }
 
+    /// An inbox keeping its checkpoint under `consumer`.
+    pub fn with_checkpoint(local: S, feed: F, consumer: String) -> Self {
+        Self {
+            consumer,
+            ..Self::new(local, feed)
+        }
+    }
+
     pub fn consumer(&self) -> &str {
         &self.consumer
     }

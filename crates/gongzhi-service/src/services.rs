@@ -203,16 +203,23 @@ impl<S: EventStore + Clone> Commands for ContextServices<S> {
     ) -> BoxFuture<'a, Result<CommandOutcome, CommandError>> {
         Box::pin(async move {
             let _one_at_a_time = self.locks.lock(case_id).await;
-            // Across processes too, where the stores can hold a case (PostgreSQL).
-            let _leased = self
-                .stores
-                .of(command.context())
-                .lease(case_id.as_uuid())
-                .await?;
+            // A filing makes a new case that nothing else can act on yet (a retry of it is
+            // answered through its idempotency key): no lease and no catch-up.
             let filing = command.is_filing();
-            if !filing {
+            let _leased = if filing {
+                None
+            } else {
+                // Across processes too, where the stores can hold a case (PostgreSQL).
+                let store = self.stores.of(command.context());
+                let lease = store.lease(case_id.as_uuid()).await.map_err(|error| {
+                    CommandError::Unavailable(format!(
+                        "case {case_id} is busy in another process ({error}); retry with the \
+                         same Idempotency-Key"
+                    ))
+                })?;
                 self.catch_up(case_id, command.context()).await?;
-            }
+                lease
+            };
             self.service(command.context())
                 .execute(case_id, actor, command, meta)
                 .await

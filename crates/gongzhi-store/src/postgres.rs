@@ -146,8 +146,15 @@ async fn check_transaction_ids(pool: &PgPool) -> Result<(), StoreError> {
 #[derive(Debug, Clone)]
 pub struct PostgresEventStore {
     pool: PgPool,
+    /// Connections that hold case leases, apart from the ones that do the work: a command
+    /// holding a lease must never wait for a connection that other lease holders have
+    /// taken (64 leases on a pool of 16 would starve every append).
+    leases: PgPool,
     appended: watch::Sender<u64>,
 }
+
+/// Commands that may hold a case lease at once in one process; more wait for a lease.
+const LEASES: u32 = 16;
 
 const RECORDED_COLUMNS: &str = "transaction_id, position, stream_id, stream_version, event_type, schema_version, payload::text, recorded_at";
 
@@ -188,8 +195,13 @@ impl PostgresEventStore {
     pub async fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
         let pool = open_pool(options).await?;
         check_transaction_ids(&pool).await?;
+        let leases = PgPoolOptions::new()
+            .max_connections(LEASES)
+            .min_connections(0)
+            .connect_lazy_with(options.connect_options()?);
         Ok(Self {
             pool,
+            leases,
             appended: watch::Sender::new(0),
         })
     }
@@ -342,7 +354,11 @@ impl EventStore for PostgresEventStore {
     async fn lease(&self, stream_id: Uuid) -> Result<Option<Lease>, StoreError> {
         let bytes = stream_id.as_u128();
         let key = ((bytes >> 64) as u64 ^ bytes as u64) as i64;
-        let mut held = self.pool.begin().await?;
+        let mut held = self.leases.begin().await?;
+        // A holder that is stuck must not hold everyone else forever.
+        sqlx::query("SET LOCAL lock_timeout = '5s'")
+            .execute(&mut *held)
+            .await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(key)
             .execute(&mut *held)

@@ -285,11 +285,15 @@ async fn inboxes(
 ) -> Result<Vec<Inbox<AnyEventStore, JetStreamFeed>>> {
     let mut inboxes = Vec::new();
     for origin in origins {
-        let checkpoint = local
-            .load_checkpoint(&format!("inbox:{}", origin.as_str()))
-            .await?;
+        // Stream sequences, not store positions: a checkpoint of its own name, so one left
+        // by the in-process bus (or a bulk load) is never read as a stream sequence.
+        let consumer = format!("jetstream:{}", origin.as_str());
+        let checkpoint = local.load_checkpoint(&consumer).await?;
+        if checkpoint.commit != 0 {
+            bail!("the checkpoint {consumer} is not a stream sequence: {checkpoint}");
+        }
         let feed = JetStreamFeed::start(jetstream, settings, origin, checkpoint).await?;
-        inboxes.push(Inbox::new(local.clone(), feed));
+        inboxes.push(Inbox::with_checkpoint(local.clone(), feed, consumer));
     }
     Ok(inboxes)
 }
@@ -405,7 +409,13 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         {
             let client = client.clone();
             tasks.push(tokio::spawn(async move {
-                while let Ok(cases) = applied.recv().await {
+                loop {
+                    let cases = match applied.recv().await {
+                        Ok(cases) => cases,
+                        // Gateways that miss an announcement look at the views themselves.
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    };
                     let at = *committed.borrow();
                     let announcement = Announcement {
                         commit: at.commit,

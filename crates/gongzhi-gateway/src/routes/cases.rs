@@ -69,6 +69,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         })
 }
 
+/// How often a reply waiting for the views looks at them without an announcement.
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Waits until the views show the case at `version` (or later), so the caller reads its
 /// own write. The views follow the projector's replica, which the command's event reaches
 /// through the bus; the projector announces the cases each write changed, on `applied`
@@ -88,8 +91,21 @@ pub(crate) async fn wait_visible(
         if look_first && shown().await {
             return;
         }
+        // Announcements can be lost (across processes they travel over NATS, which drops
+        // them while reconnecting): look at the views now and then as well.
+        let mut look = tokio::time::interval(LOOK_EVERY);
+        look.tick().await;
         loop {
-            match applied.recv().await {
+            let received = tokio::select! {
+                received = applied.recv() => received,
+                _ = look.tick() => {
+                    if shown().await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            match received {
                 Ok(changed) => {
                     if changed
                         .iter()
@@ -134,9 +150,11 @@ async fn run_command(
         .await;
     let outcome = match &result {
         Ok(_) => "ok",
-        Err(gongzhi_service::CommandError::VersionConflict { .. }) => "conflict",
-        Err(gongzhi_service::CommandError::Domain(_)) => "refused",
-        Err(_) => "error",
+        Err(error) => match ApiError::from_ref(error) {
+            Some(StatusCode::CONFLICT) => "conflict",
+            Some(status) if status.is_client_error() => "refused",
+            _ => "error",
+        },
     };
     state.metrics.command(command.action(), outcome);
     let outcome = result?;
