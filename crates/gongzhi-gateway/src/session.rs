@@ -104,14 +104,19 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
     {
         return Some(bearer.trim().to_owned());
     }
+    cookie(headers, COOKIE).map(ToOwned::to_owned)
+}
+
+/// The value of the cookie called `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
 }
 
 /// Resolves the caller and applies the per-address limit to callers without a session.

@@ -233,45 +233,34 @@ async fn readyz(State(health): State<Health>) -> impl IntoResponse {
 }
 
 async fn metrics(State(health): State<Health>) -> String {
+    type Read = fn(&RelayStatus) -> u64;
+    let series: [(&str, &str, &str, Read); 3] = [
+        (
+            "gongzhi_relay_published_total",
+            "Events the relay published (acknowledged by JetStream).",
+            "counter",
+            |s| s.published,
+        ),
+        (
+            "gongzhi_relay_pending",
+            "Own events read but not yet acknowledged in the current batch.",
+            "gauge",
+            |s| s.pending,
+        ),
+        (
+            "gongzhi_relay_failures_total",
+            "Failed relay attempts (NATS or the store away).",
+            "counter",
+            |s| s.failures,
+        ),
+    ];
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP gongzhi_relay_published_total Events the relay published (acknowledged by JetStream).\n\
-         # TYPE gongzhi_relay_published_total counter"
-    );
-    for (context, status) in &health.relays {
-        let _ = writeln!(
-            out,
-            "gongzhi_relay_published_total{{context=\"{}\"}} {}",
-            context.as_str(),
-            status.borrow().published
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP gongzhi_relay_pending Own events read but not yet acknowledged (the relay's lag).\n\
-         # TYPE gongzhi_relay_pending gauge"
-    );
-    for (context, status) in &health.relays {
-        let _ = writeln!(
-            out,
-            "gongzhi_relay_pending{{context=\"{}\"}} {}",
-            context.as_str(),
-            status.borrow().pending
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP gongzhi_relay_failures_total Failed relay attempts (NATS or the store away).\n\
-         # TYPE gongzhi_relay_failures_total counter"
-    );
-    for (context, status) in &health.relays {
-        let _ = writeln!(
-            out,
-            "gongzhi_relay_failures_total{{context=\"{}\"}} {}",
-            context.as_str(),
-            status.borrow().failures
-        );
+    for (name, help, kind, read) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (context, status) in &health.relays {
+            let value = read(&status.borrow());
+            let _ = writeln!(out, "{name}{{context=\"{}\"}} {value}", context.as_str());
+        }
     }
     out
 }

@@ -13,7 +13,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use gongzhi_accounts::User;
 use gongzhi_domain::Role;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::layout;
 use crate::i18n::{Lang, T};
-use crate::session::{self, Caller};
+use crate::session::{self, Caller, cookie};
 use crate::state::SharedState;
 
 const LANG_COOKIE: &str = "gongzhi_lang";
@@ -41,17 +41,6 @@ pub struct Page {
     secure: bool,
     /// A nonce to set, when the request came without one.
     new_nonce: Option<String>,
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
 }
 
 /// Compares in time that does not depend on where the inputs differ.
