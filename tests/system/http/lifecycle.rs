@@ -284,6 +284,14 @@ async fn a_concern_goes_from_filing_to_a_satisfied_close_with(
         "{text}"
     );
     assert!(track["timeline"].as_array().unwrap().len() >= 8);
+    // Every reply waited for the views to show its write, and none had to give up (in the
+    // distributed topology: no announcement was lost for good).
+    let (_, metrics) = server.get("/metrics", None).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    assert!(
+        metrics.contains("gongzhi_projection_wait_timeouts_total 0\n"),
+        "a reply answered before the views showed its write:\n{metrics}"
+    );
     server.stop().await;
 }
 
