@@ -45,6 +45,21 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 7] = [
+        Self::Hotline,
+        Self::App,
+        Self::Web,
+        Self::WalkIn,
+        Self::CouncilSession,
+        Self::EnterpriseService,
+        Self::GridPatrol,
+    ];
+
+    /// The channel an API name stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hotline => "hotline",

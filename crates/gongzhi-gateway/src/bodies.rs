@@ -64,18 +64,14 @@ fn one_of<T: Copy>(field: &str, value: &str, options: &[(&str, T)]) -> Result<T,
         })
 }
 
-const CHANNELS: &[(&str, Channel)] = &[
-    ("hotline", Channel::Hotline),
-    ("app", Channel::App),
-    ("web", Channel::Web),
-    ("walk_in", Channel::WalkIn),
-    ("council_session", Channel::CouncilSession),
-    ("enterprise_service", Channel::EnterpriseService),
-    ("grid_patrol", Channel::GridPatrol),
-];
-
 pub fn channel(field: &str, value: &str) -> Result<Channel, ApiError> {
-    one_of(field, value, CHANNELS)
+    Channel::parse(value).ok_or_else(|| {
+        let names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+        ApiError::invalid_field(
+            field,
+            format!("'{value}' is not one of {}", names.join(", ")),
+        )
+    })
 }
 
 fn code(field: &'static str, value: &str) -> Result<Code, ApiError> {

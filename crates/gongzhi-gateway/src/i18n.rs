@@ -5,7 +5,7 @@
 //! Names from the directory are written "中文 English" in its data file; `name` picks the
 //! reader's half.
 
-use gongzhi_domain::Problem;
+use gongzhi_domain::{Channel, Problem};
 
 use crate::error::ApiError;
 
@@ -279,22 +279,22 @@ texts! {
     Day => "日期", "Day";
 }
 
-/// Every channel by its API name, with its text.
-pub const CHANNELS: &[(&str, T)] = &[
-    ("hotline", T::ChHotline),
-    ("app", T::ChApp),
-    ("web", T::ChWeb),
-    ("walk_in", T::ChWalkIn),
-    ("council_session", T::ChCouncilSession),
-    ("enterprise_service", T::ChEnterpriseService),
-    ("grid_patrol", T::ChGridPatrol),
-];
+/// A channel's name for people.
+pub fn channel_text(channel: Channel) -> T {
+    match channel {
+        Channel::Hotline => T::ChHotline,
+        Channel::App => T::ChApp,
+        Channel::Web => T::ChWeb,
+        Channel::WalkIn => T::ChWalkIn,
+        Channel::CouncilSession => T::ChCouncilSession,
+        Channel::EnterpriseService => T::ChEnterpriseService,
+        Channel::GridPatrol => T::ChGridPatrol,
+    }
+}
 
+/// The reader's name of a channel given by its API name (the name itself if unknown).
 pub fn channel(lang: Lang, channel: &str) -> &str {
-    CHANNELS
-        .iter()
-        .find(|(name, _)| *name == channel)
-        .map_or(channel, |(_, text)| text.get(lang))
+    Channel::parse(channel).map_or(channel, |c| channel_text(c).get(lang))
 }
 
 /// The reader's half of a directory name written "中文 English".

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate};
-use gongzhi_domain::Role;
+use gongzhi_domain::{Channel, Role};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -467,9 +467,12 @@ fn chart(caption: &str, svg: String) -> Markup {
 }
 
 fn filters_form(state: &SharedState, page: &Page, filters: &Filters, errors: &Errors) -> Markup {
-    let channels: Vec<(String, String)> = i18n::CHANNELS
+    let channels: Vec<(String, String)> = Channel::ALL
         .iter()
-        .map(|(name, text)| ((*name).to_owned(), text.get(page.lang).to_owned()))
+        .map(|c| {
+            let text = i18n::channel_text(*c).get(page.lang);
+            (c.as_str().to_owned(), text.to_owned())
+        })
         .collect();
     let areas: Vec<(String, String)> = page
         .user()
