@@ -342,12 +342,17 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         // for how many events of a case they hold (catch-up), and the lease is taken in
         // the shared database.
         let urls = storage.stores();
-        let stores = Stores {
-            intake: gongzhi_store::connect(&urls.intake).await?,
+        let intake = gongzhi_store::connect(&urls.intake).await?;
+        let mut stores = Stores {
             assignment: gongzhi_store::connect(&urls.assignment).await?,
             resolution: gongzhi_store::connect(&urls.resolution).await?,
-            log: gongzhi_store::connect(&urls.log).await?,
+            log: intake.clone(),
+            intake,
         };
+        // A case's history (`gongzhi.cmd.history`) is read from a store this process owns:
+        // every context's replica holds all of a case's events in the one causal order, so
+        // the projector's schema is not this process's to open.
+        stores.log = stores.of(contexts[0]).clone();
         let services: Arc<dyn Commands> = Arc::new(ContextServices::new(
             &stores,
             Arc::clone(&policy),
