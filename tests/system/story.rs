@@ -152,6 +152,35 @@ async fn the_whole_lifecycle(backend: Backend) {
     assert!(retry.appended.unwrap().replayed);
     story.projector.catch_up().await.unwrap();
 
+    // A command whose caller has stopped waiting writes nothing.
+    let late = RequestMeta {
+        deadline: Some(std::time::Instant::now()),
+        ..RequestMeta::default()
+    };
+    let triage = assignment(AssignmentCommand::TriageCase {
+        category: code("noise"),
+        priority: Priority::Normal,
+    });
+    let refused = story
+        .service
+        .execute(story.case_id, &council, &triage, &late)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, CommandError::Unavailable(_)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        story
+            .service
+            .store()
+            .read_stream(story.case_id.as_uuid())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
     // Dispatch before triage is refused and writes nothing.
     let refused = story.refused(&council, dispatch("env-office")).await;
     assert!(

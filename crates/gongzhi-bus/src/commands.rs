@@ -2,13 +2,14 @@
 //! request/reply, answered by a NATS service ("micro" API) in front of the context
 //! services. Every copy of a service joins the same queue group, so copies share the load.
 //! A request that gets no answer in time is `Unavailable` (HTTP 503); its idempotency key
-//! makes the retry safe.
+//! makes the retry safe. The request carries the time the service may spend on it, after
+//! which it writes nothing, so a late answer is rarely a commit nobody heard of.
 //!
 //! Subjects: `gongzhi.cmd.<context>` carries a command for that context, and
 //! `gongzhi.cmd.history` a request for a case's events.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::service::ServiceExt;
 use chrono::{DateTime, Utc};
@@ -35,6 +36,10 @@ struct CommandRequest {
     expected_version: Option<u64>,
     correlation_id: Option<Uuid>,
     tracking_secret: Option<String>,
+    /// How long the service may take before it must not write: the caller's timeout less
+    /// a margin for the way there and back.
+    #[serde(default)]
+    budget_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -155,6 +160,9 @@ async fn answer_command(commands: &dyn Commands, payload: &[u8]) -> bytes::Bytes
         expected_version: request.expected_version,
         correlation_id: request.correlation_id,
         tracking_secret: request.tracking_secret,
+        deadline: request
+            .budget_ms
+            .map(|budget| Instant::now() + Duration::from_millis(budget)),
     };
     match commands
         .execute(request.case_id, &request.actor, &request.command, &meta)
@@ -255,6 +263,13 @@ pub async fn serve_commands(
     Ok(())
 }
 
+/// What a service may spend of the caller's `timeout`: a fifth (at most 2 s) is kept for
+/// the request's way there, queueing and the reply's way back.
+fn budget(timeout: Duration) -> u64 {
+    let margin = (timeout / 5).min(Duration::from_secs(2));
+    u64::try_from(timeout.saturating_sub(margin).as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The gateway's door to services in other processes.
 pub struct NatsCommands {
     client: async_nats::Client,
@@ -317,6 +332,7 @@ impl Commands for NatsCommands {
                 expected_version: meta.expected_version,
                 correlation_id: meta.correlation_id,
                 tracking_secret: meta.tracking_secret.clone(),
+                budget_ms: Some(budget(self.timeout)),
             };
             let payload = serde_json::to_vec(&request)
                 .map_err(|e| CommandError::Unavailable(format!("encoding a command: {e}")))?;

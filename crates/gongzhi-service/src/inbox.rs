@@ -8,8 +8,18 @@
 //! recognised by the counts per context (and by its event id, which is unique in a store),
 //! so a redelivery writes nothing. The appended events and the inbox's checkpoint commit
 //! together.
+//!
+//! An event that waits does not hold up the cases behind it: the inbox reads past it and
+//! appends what is ready, while its checkpoint stays before the first waiting event (so a
+//! restart reads it again). The same reading past takes an origin's events that reach the
+//! feed out of their order (a relay that republished a refused message after the ones
+//! behind it): each case's order comes from the counts, not from the feed. While the
+//! first event waits with nothing else to do, the inbox looks further ahead, up to
+//! [`MAX_WINDOW`] events.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gongzhi_domain::Context;
@@ -77,12 +87,21 @@ pub struct Delivered {
     pub waiting: bool,
 }
 
+const BATCH: usize = 500;
+
+/// How far past a waiting event an inbox looks: beyond the relay's batch (1,000), the
+/// furthest a republished event can land behind its successors.
+const MAX_WINDOW: usize = 4_000;
+
 /// Follows one feed into one local store.
 pub struct Inbox<S: EventStore, F: Feed> {
     local: S,
     feed: F,
     consumer: String,
+    /// Events appended per step at most.
     batch: usize,
+    /// Events read per step: the batch, growing while the first event waits.
+    window: AtomicUsize,
 }
 
 impl<S: EventStore, F: Feed> Inbox<S, F> {
@@ -93,7 +112,8 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
             local,
             feed,
             consumer,
-            batch: 500,
+            batch: BATCH,
+            window: AtomicUsize::new(BATCH),
         }
     }
 
@@ -113,7 +133,8 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
     pub async fn step(&self) -> Result<Delivered, CommandError> {
         let origin = self.feed.origin();
         let after = self.local.load_checkpoint(&self.consumer).await?;
-        let read = self.feed.read(after, self.batch).await?;
+        let window = self.window.load(Ordering::Relaxed);
+        let read = self.feed.read(after, window).await?;
         let Some(last) = read.last().map(|e| e.position) else {
             return Ok(Delivered::default());
         };
@@ -126,18 +147,31 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
         ids.dedup();
         let mut held = Seen::by_stream(self.local.count_by_context(&ids).await?);
         let mut ready: Vec<(u64, NewEvent, Metadata, Uuid)> = Vec::new();
+        let before = |index: usize| {
+            index
+                .checked_sub(1)
+                .map_or(after, |previous| read[previous].position)
+        };
         let mut checkpoint = last;
         let mut waiting = false;
+        let mut stalled = HashSet::new();
         for (index, event) in read.iter().enumerate() {
             if event.context != origin.as_str() {
                 continue;
+            }
+            if ready.len() == self.batch {
+                if !waiting {
+                    checkpoint = before(index);
+                }
+                break;
             }
             let seen = held.entry(event.stream_id).or_default();
             let writer = event.causal.as_deref().and_then(Seen::parse);
             let readiness = match writer {
                 Some(writer) => seen.readiness(origin, &writer),
-                // Written without a record of what its writer had seen (imported): order
-                // within the origin is all there is to respect.
+                // Written without a record of what its writer had seen (imported): the
+                // feed's order is all there is to respect.
+                None if stalled.contains(&event.stream_id) => Readiness::Waiting,
                 None => Readiness::Ready,
             };
             match readiness {
@@ -148,16 +182,22 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
                     ready.push((version, observed(event)?, metadata(event), event.stream_id));
                 }
                 Readiness::Waiting => {
-                    // Stop here; the next step starts again from this event.
-                    checkpoint = index
-                        .checked_sub(1)
-                        .map_or(after, |previous| read[previous].position);
-                    waiting = true;
-                    break;
+                    // The next step starts again from the first waiting event.
+                    if !waiting {
+                        checkpoint = before(index);
+                        waiting = true;
+                    }
+                    stalled.insert(event.stream_id);
                 }
             }
         }
         let appended = ready.len();
+        let next_window = match (waiting, appended) {
+            (false, _) => self.batch,
+            (true, 0) => (window * 2).min(MAX_WINDOW),
+            (true, _) => window,
+        };
+        self.window.store(next_window, Ordering::Relaxed);
         if !ready.is_empty() {
             let events: Vec<[NewEvent; 1]> = ready.iter().map(|(_, e, _, _)| [e.clone()]).collect();
             let requests: Vec<AppendRequest<'_>> = ready

@@ -1,6 +1,7 @@
 //! The command handler for one event store.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use gongzhi_domain::{
     Actor, Calendar, Case, CaseEvent, CaseId, Command, Context, Rules, SlaPolicy, Status, decide,
@@ -32,6 +33,9 @@ pub struct RequestMeta {
     pub correlation_id: Option<Uuid>,
     /// What a resident acting without an account proves the case is theirs with.
     pub tracking_secret: Option<String>,
+    /// When the caller stops waiting (a gateway across NATS): past it the command writes
+    /// nothing, so a caller told "unavailable" was not also obeyed.
+    pub deadline: Option<Instant>,
 }
 
 /// The result of a command.
@@ -233,6 +237,15 @@ impl<S: EventStore> CaseService<S> {
             events: &new_events,
             metadata: &metadata,
         };
+        if meta
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            return Err(CommandError::Unavailable(
+                "the caller stopped waiting before the command was written; nothing was written"
+                    .to_owned(),
+            ));
+        }
         let appended = match self.store.append(request).await {
             Ok(appended) => appended,
             Err(AppendError::VersionConflict {
