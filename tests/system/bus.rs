@@ -5,10 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gongzhi_bus::{JetStreamFeed, RELAY_CHECKPOINT, Relay, StreamSettings};
-use gongzhi_domain::{Actor, Channel, Code, Command, Context, FileConcern, IntakeCommand, Role};
+use gongzhi_bus::{JetStreamFeed, NatsCommands, RELAY_CHECKPOINT, Relay, StreamSettings};
+use gongzhi_domain::{
+    Actor, CaseId, Channel, Code, Command, Context, FileConcern, IntakeCommand, Role,
+};
 use gongzhi_service::{
-    Clock, Commands, ContextServices, Filing, Inbox, ManualClock, RequestMeta, SecretKey, Stores,
+    BoxFuture, Clock, CommandError, CommandOutcome, Commands, ContextServices, Filing,
+    HistoryEntry, Inbox, ManualClock, RequestMeta, SecretKey, Stores,
 };
 use gongzhi_store::{AnyEventStore, EventStore, Position, connect};
 use gongzhi_test_support::NatsCluster;
@@ -189,4 +192,105 @@ async fn relay_and_inbox_move_every_event_once_through_crashes() {
          the replica appended {appended}, then 0 of a full replay",
         messages(&jetstream, &settings).await
     );
+}
+
+/// The services, taking their time over each command.
+struct Slow(ContextServices<AnyEventStore>);
+
+impl Commands for Slow {
+    fn execute<'a>(
+        &'a self,
+        case_id: CaseId,
+        actor: &'a Actor,
+        command: &'a Command,
+        meta: &'a RequestMeta,
+    ) -> BoxFuture<'a, Result<CommandOutcome, CommandError>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            self.0.execute(case_id, actor, command, meta).await
+        })
+    }
+
+    fn history(&self, case_id: CaseId) -> BoxFuture<'_, Result<Vec<HistoryEntry>, CommandError>> {
+        self.0.history(case_id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_command_service_answers_what_it_took_and_takes_no_more() {
+    let nats = NatsCluster::start(1).unwrap();
+    let client = gongzhi_bus::connect_client(&nats.urls()).await.unwrap();
+    let backend = Backend::sqlite();
+    let stores = Stores {
+        intake: connect(&backend.url("intake")).await.unwrap(),
+        assignment: connect(&backend.url("assignment")).await.unwrap(),
+        resolution: connect(&backend.url("resolution")).await.unwrap(),
+        log: connect(&backend.url("log")).await.unwrap(),
+    };
+    let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
+    let services = Slow(ContextServices::new(&stores, policy(), clock.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            gongzhi_bus::serve_commands(client, Arc::new(services), &Context::ALL, shutdown).await
+        }
+    });
+    let remote = Arc::new(NatsCommands::new(client, Duration::from_secs(5)));
+    let started = Instant::now();
+    while let Err(CommandError::Unavailable(_)) = remote
+        .history(CaseId::from_uuid(uuid::Uuid::now_v7()))
+        .await
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no command service"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A filing is on its way when the service is told to stop: it is answered, and done.
+    let operator = Actor::staff("hotline", Role::Operator, None);
+    let filing = Filing::new("SY", clock.now(), china(), &SecretKey::generate());
+    let filed = tokio::spawn({
+        let (remote, operator, command) = (Arc::clone(&remote), operator.clone(), file(&filing, 0));
+        async move {
+            remote
+                .execute(filing.case_id, &operator, &command, &RequestMeta::default())
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    let outcome = filed
+        .await
+        .unwrap()
+        .expect("the filing in flight is answered");
+    assert_eq!(outcome.version, 1);
+    assert_eq!(filed_in(&stores.intake).await, 1);
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the service stops once drained")
+        .unwrap()
+        .unwrap();
+
+    // Nobody takes commands now: the caller hears so at once, and nothing is written.
+    let late = Filing::new("SY", clock.now(), china(), &SecretKey::generate());
+    let refused = remote
+        .execute(
+            late.case_id,
+            &operator,
+            &file(&late, 1),
+            &RequestMeta::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, CommandError::Unavailable(_)),
+        "{refused:?}"
+    );
+    assert_eq!(filed_in(&stores.intake).await, 1);
 }

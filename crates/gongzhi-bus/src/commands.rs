@@ -8,6 +8,7 @@
 //! Subjects: `gongzhi.cmd.<context>` carries a command for that context, and
 //! `gongzhi.cmd.history` a request for a case's events.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,8 @@ use gongzhi_service::{
 };
 use gongzhi_store::{Appended, Position};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::BusError;
@@ -204,13 +207,16 @@ async fn answer_history(commands: &dyn Commands, payload: &[u8]) -> bytes::Bytes
     }
 }
 
-/// Answers commands for `contexts` (and history requests) with `commands`, until the
-/// connection closes. Requests are answered concurrently; each case's commands are put in
-/// order by the services themselves.
+/// Answers commands for `contexts` (and history requests) with `commands` until
+/// `shutdown`, then drains: it leaves the queue groups (new requests go to the other
+/// copies), answers what had already reached it and waits for every answer in flight.
+/// Requests are answered concurrently; each case's commands are put in order by the
+/// services themselves.
 pub async fn serve_commands(
     client: async_nats::Client,
     commands: Arc<dyn Commands>,
     contexts: &[Context],
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), BusError> {
     let service = client
         .service_builder()
@@ -236,31 +242,67 @@ pub async fn serve_commands(
             .await
             .map_err(|e| BusError::Nats(e.to_string()))?,
     ));
-    let tasks: Vec<_> = endpoints
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks: JoinSet<()> = endpoints
         .into_iter()
-        .map(|(history, mut endpoint)| {
-            let commands = Arc::clone(&commands);
-            tokio::spawn(async move {
-                while let Some(request) = endpoint.next().await {
-                    let commands = Arc::clone(&commands);
-                    tokio::spawn(async move {
-                        let reply = if history {
-                            answer_history(commands.as_ref(), &request.message.payload).await
-                        } else {
-                            answer_command(commands.as_ref(), &request.message.payload).await
-                        };
-                        if let Err(error) = request.respond(Ok(reply)).await {
-                            tracing::warn!(%error, "a command's reply could not be sent");
-                        }
-                    });
-                }
-            })
+        .map(|(history, endpoint)| {
+            answer(endpoint, history, Arc::clone(&commands), stopped.clone())
         })
         .collect();
-    for task in tasks {
-        let _ = task.await;
+    tokio::select! {
+        () = shutdown => {}
+        _ = tasks.join_next() => {}
     }
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    let _ = service.stop().await;
     Ok(())
+}
+
+/// One endpoint's loop: each request answered in a task of its own, all of them awaited
+/// before it returns.
+async fn answer(
+    mut endpoint: async_nats::service::endpoint::Endpoint,
+    history: bool,
+    commands: Arc<dyn Commands>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut in_flight = JoinSet::new();
+    let respond = |request: async_nats::service::Request| {
+        let commands = Arc::clone(&commands);
+        async move {
+            let reply = if history {
+                answer_history(commands.as_ref(), &request.message.payload).await
+            } else {
+                answer_command(commands.as_ref(), &request.message.payload).await
+            };
+            if let Err(error) = request.respond(Ok(reply)).await {
+                tracing::warn!(%error, "a command's reply could not be sent");
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            request = endpoint.next() => match request {
+                Some(request) => {
+                    in_flight.spawn(respond(request));
+                }
+                None => break,
+            },
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = async { stopped.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                // Leave the queue group, then answer what had already been delivered.
+                if let Err(error) = endpoint.stop().await {
+                    tracing::warn!(%error, "leaving a command queue group");
+                }
+                while let Some(request) = endpoint.next().await {
+                    in_flight.spawn(respond(request));
+                }
+                break;
+            }
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
 }
 
 /// What a service may spend of the caller's `timeout`: a fifth (at most 2 s) is kept for

@@ -177,6 +177,8 @@ pub async fn start(config: EmbeddedConfig) -> Result<Node> {
                 client.clone(),
                 Arc::clone(&services),
                 &gongzhi_domain::Context::ALL,
+                // Stopped after the gateway, whose requests are its only callers.
+                std::future::pending(),
             ));
             let remote: Arc<dyn Commands> = Arc::new(NatsCommands::new(client, COMMAND_TIMEOUT));
             (remote, Some(server))

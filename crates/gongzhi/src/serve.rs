@@ -325,6 +325,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let stop_commands = watch::Sender::new(false);
+    let mut command_service = None;
     let mut health = Health {
         targets: settings
             .targets
@@ -378,8 +380,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             }
         }
         let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            if let Err(error) = gongzhi_bus::serve_commands(client, services, &contexts).await {
+        let stopped = stop_commands.subscribe();
+        command_service = Some(tokio::spawn(async move {
+            let shutdown = stop_signal(stopped);
+            if let Err(error) =
+                gongzhi_bus::serve_commands(client, services, &contexts, shutdown).await
+            {
                 tracing::error!(%error, "the command service stopped");
             }
         }));
@@ -518,6 +524,18 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             .with_graceful_shutdown(shutdown_signal())
             .await
     };
+    // Commands in flight are answered first (the inboxes they may wait on still run), for
+    // as long as a gateway would wait for them; new ones go to the other copies.
+    let _ = stop_commands.send(true);
+    if let Some(mut task) = command_service {
+        if tokio::time::timeout(COMMAND_TIMEOUT, &mut task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("commands still running after {COMMAND_TIMEOUT:?}; stopping them");
+            task.abort();
+        }
+    }
     // Relays, inboxes and the projector finish their step; whatever is still going after
     // a moment is stopped (every step is a transaction, so nothing is half done).
     let _ = stop.send(true);
