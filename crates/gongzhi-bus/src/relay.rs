@@ -79,22 +79,33 @@ impl<S: EventStore> Relay<S> {
         self.status.subscribe()
     }
 
-    /// The community of a case: from its first event (`ConcernFiled`), which every store
-    /// holds before anything else of the case.
-    async fn community(&self, case: Uuid) -> Option<String> {
-        if let Some(found) = self
-            .communities
+    /// Learns the communities of these cases that it does not know yet, from their first
+    /// events (`ConcernFiled`, which every store holds before anything else of a case), in
+    /// one query.
+    async fn learn_communities(&self, cases: impl Iterator<Item = Uuid>) -> Result<(), BusError> {
+        let mut unknown: Vec<Uuid> = {
+            let cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
+            cases.filter(|case| !cache.contains_key(case)).collect()
+        };
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        unknown.sort_unstable();
+        unknown.dedup();
+        for first in self.store.first_events(&unknown).await? {
+            if let Some(community) = community_in(&first.payload) {
+                self.remember(first.stream_id, community);
+            }
+        }
+        Ok(())
+    }
+
+    fn community(&self, case: Uuid) -> Option<String> {
+        self.communities
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&case)
-        {
-            return Some(found.clone());
-        }
-        let stream = self.store.read_stream(case).await.ok()?;
-        let first = stream.first().filter(|e| e.event_type == "ConcernFiled")?;
-        let community = community_in(&first.payload)?;
-        self.remember(case, community.clone());
-        Some(community)
+            .cloned()
     }
 
     fn remember(&self, case: Uuid, community: String) {
@@ -105,10 +116,10 @@ impl<S: EventStore> Relay<S> {
         cache.insert(case, community);
     }
 
-    async fn publish(&self, events: &[&StoredEvent]) -> Result<(usize, usize), BusError> {
+    async fn publish(&self, events: &[StoredEvent]) -> Result<(usize, usize), BusError> {
         let mut acks = Vec::with_capacity(events.len());
         for event in events {
-            let community = self.community(event.stream_id).await;
+            let community = self.community(event.stream_id);
             let subject = event_subject(&event.context, community.as_deref(), &event.event_type);
             let payload = serde_json::to_vec(&WireEvent::from_stored(event)?)?;
             let message = Publish::build()
@@ -128,23 +139,24 @@ impl<S: EventStore> Relay<S> {
     /// Publishes the next batch of own events and moves the checkpoint past it.
     pub async fn step(&self) -> Result<Relayed, BusError> {
         let after = self.store.load_checkpoint(RELAY_CHECKPOINT).await?;
-        let read = self.store.read_all(after, self.batch).await?;
-        let Some(last) = read.last().map(|e| e.position) else {
+        // The store also holds copies of the other contexts' events; they have a relay of
+        // their own.
+        let own = self
+            .store
+            .read_decided(self.context.as_str(), after, self.batch)
+            .await?;
+        let Some(last) = own.last().map(|e| e.position) else {
             self.status.send_modify(|s| s.pending = 0);
             return Ok(Relayed::default());
         };
-        // Filings in the batch name their case's community without a lookup.
-        for filed in read.iter().filter(|e| e.event_type == "ConcernFiled") {
+        // Filings name their case's community; other events are looked up together.
+        for filed in own.iter().filter(|e| e.event_type == "ConcernFiled") {
             if let Some(community) = community_in(&filed.payload) {
                 self.remember(filed.stream_id, community);
             }
         }
-        // The store also holds copies of the other contexts' events; they have a relay of
-        // their own.
-        let own: Vec<&StoredEvent> = read
-            .iter()
-            .filter(|e| e.context == self.context.as_str())
-            .collect();
+        self.learn_communities(own.iter().map(|e| e.stream_id))
+            .await?;
         self.status.send_modify(|s| s.pending = own.len() as u64);
         let (published, duplicates) = self.publish(&own).await?;
         self.store.save_checkpoint(RELAY_CHECKPOINT, last).await?;
@@ -157,7 +169,7 @@ impl<S: EventStore> Relay<S> {
         Ok(Relayed {
             published,
             duplicates,
-            more: read.len() == self.batch,
+            more: own.len() == self.batch,
         })
     }
 

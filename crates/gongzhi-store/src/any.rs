@@ -70,6 +70,19 @@ impl EventStore for AnyEventStore {
         dispatch!(self, store => store.read_all(after, limit).await)
     }
 
+    async fn read_decided(
+        &self,
+        context: &str,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        dispatch!(self, store => store.read_decided(context, after, limit).await)
+    }
+
+    async fn first_events(&self, stream_ids: &[Uuid]) -> Result<Vec<StoredEvent>, StoreError> {
+        dispatch!(self, store => store.first_events(stream_ids).await)
+    }
+
     async fn count_by_context(
         &self,
         stream_ids: &[Uuid],

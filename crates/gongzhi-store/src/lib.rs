@@ -100,6 +100,22 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// Up to `limit` events decided by `context` after `after`, in global order: what a
+    /// relay publishes from a store that also holds replicas of other contexts' events.
+    fn read_decided(
+        &self,
+        context: &str,
+        after: Position,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// The first event of each of these streams that has one (a case's filing), in one
+    /// query for a batch of streams.
+    fn first_events(
+        &self,
+        stream_ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
     /// Like `read_all`, without the metadata a projection does not use.
     fn read_recorded(
         &self,

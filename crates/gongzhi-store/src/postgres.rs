@@ -164,6 +164,10 @@ const BELOW_HORIZON: &str = "WHERE (transaction_id, position) > ($1, $2) \
     AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
     ORDER BY transaction_id, position LIMIT $3";
 
+const DECIDED_BELOW_HORIZON: &str = "WHERE context = $4 AND (transaction_id, position) > ($1, $2) \
+    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+    ORDER BY transaction_id, position LIMIT $3";
+
 /// The first half of a position: the writing transaction's id.
 const COMMIT_KEY: &str = "transaction_id";
 
@@ -383,5 +387,16 @@ impl EventStore for PostgresEventStore {
             .collect())
     }
 
-    shared_reads!(readers: pool, writer: pool, event: crate::types::postgres_event, recorded: crate::types::postgres_recorded, after: BELOW_HORIZON);
+    async fn first_events(&self, stream_ids: &[Uuid]) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_version = 1 AND stream_id = ANY($1)"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(stream_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(crate::types::postgres_event).collect()
+    }
+
+    shared_reads!(readers: pool, writer: pool, event: crate::types::postgres_event, recorded: crate::types::postgres_recorded, after: BELOW_HORIZON, decided_after: DECIDED_BELOW_HORIZON);
 }

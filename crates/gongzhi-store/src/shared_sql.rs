@@ -4,9 +4,9 @@
 //! always 0).
 
 /// Expands, inside `impl EventStore for …`, to `find_idempotent`, `read_stream`,
-/// `read_all`, `read_recorded`, `count`, `load_checkpoint` and `save_checkpoint`.
+/// `read_all`, `read_decided`, `read_recorded`, `count`, `load_checkpoint` and `save_checkpoint`.
 macro_rules! shared_reads {
-    (readers: $readers:ident, writer: $writer:ident, event: $event:path, recorded: $recorded:path, after: $after:expr) => {
+    (readers: $readers:ident, writer: $writer:ident, event: $event:path, recorded: $recorded:path, after: $after:expr, decided_after: $decided_after:expr) => {
         async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
             // Only the first event of an append claims the key; the append's last event is
             // the highest version in that stream carrying it.
@@ -50,6 +50,18 @@ macro_rules! shared_reads {
                 .bind(after.commit)
                 .bind(after.sequence)
                 .bind(limit as i64)
+                .fetch_all(&self.$readers)
+                .await?;
+            rows.iter().map($event).collect()
+        }
+
+        async fn read_decided(&self, context: &str, after: Position, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events {}", $decided_after);
+            let rows = sqlx::query(&sql)
+                .bind(after.commit)
+                .bind(after.sequence)
+                .bind(limit as i64)
+                .bind(context)
                 .fetch_all(&self.$readers)
                 .await?;
             rows.iter().map($event).collect()

@@ -143,6 +143,7 @@ impl Drop for InFlight {
 
 /// Rows after a position in global order (see `shared_sql`; the commit key `$1` is unused).
 const AFTER: &str = "WHERE position > $2 ORDER BY position LIMIT $3";
+const DECIDED_AFTER: &str = "WHERE context = $4 AND position > $2 ORDER BY position LIMIT $3";
 
 /// In the order `types::event_from_row` reads them; on SQLite the commit key is always 0.
 const RECORDED_COLUMNS: &str =
@@ -378,7 +379,25 @@ impl EventStore for SqliteEventStore {
         Ok(rows)
     }
 
-    shared_reads!(readers: readers, writer: writer, event: crate::types::sqlite_event, recorded: crate::types::sqlite_recorded, after: AFTER);
+    async fn first_events(&self, stream_ids: &[Uuid]) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut events = Vec::new();
+        for chunk in stream_ids.chunks(500) {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_version = 1 AND stream_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.readers).await? {
+                events.push(crate::types::sqlite_event(&row)?);
+            }
+        }
+        Ok(events)
+    }
+
+    shared_reads!(readers: readers, writer: writer, event: crate::types::sqlite_event, recorded: crate::types::sqlite_recorded, after: AFTER, decided_after: DECIDED_AFTER);
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gongzhi_store::{AnyEventStore, AppendError, AppendRequest, EventStore, Position, Tail};
+use gongzhi_store::{
+    AnyEventStore, AppendError, AppendRequest, EventStore, NewEvent, Position, Tail,
+};
 use uuid::Uuid;
 
 use crate::support::{event, metadata};
@@ -352,6 +354,65 @@ async fn the_global_order_reads_in_batches_without_gaps(store: AnyEventStore) {
     }
 }
 
+async fn a_relay_reads_one_context_in_global_order_and_first_events_by_stream(
+    store: AnyEventStore,
+) {
+    let streams: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+    for (round, context) in ["intake", "assignment", "intake", "resolution"]
+        .into_iter()
+        .enumerate()
+    {
+        for stream in &streams {
+            let events = [NewEvent {
+                context,
+                ..event("Something", round as u64)
+            }];
+            store
+                .append(AppendRequest {
+                    stream_id: *stream,
+                    expected_version: round as u64,
+                    events: &events,
+                    metadata: &metadata(None),
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let mut after = Position::START;
+    let mut decided = Vec::new();
+    loop {
+        let batch = store.read_decided("intake", after, 3).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        after = last.position;
+        decided.extend(batch);
+    }
+    assert_eq!(decided.len(), 8);
+    assert!(decided.iter().all(|e| e.context == "intake"));
+    assert!(decided.windows(2).all(|w| w[0].position < w[1].position));
+    let all = store.read_all(Position::START, 100).await.unwrap();
+    let intake: Vec<Uuid> = all
+        .iter()
+        .filter(|e| e.context == "intake")
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(
+        decided.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        intake
+    );
+
+    let asked = [streams[1], streams[3], Uuid::now_v7()];
+    let mut first = store.first_events(&asked).await.unwrap();
+    first.sort_by_key(|e| e.stream_id);
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|e| e.stream_version == 1));
+    let mut expected = vec![streams[1], streams[3]];
+    expected.sort();
+    assert_eq!(
+        first.iter().map(|e| e.stream_id).collect::<Vec<_>>(),
+        expected
+    );
+}
+
 async fn a_tailing_reader_wakes_when_an_event_commits(store: AnyEventStore) {
     let store = Arc::new(store);
     // A long poll interval: only the wake-up can make this test finish quickly.
@@ -424,6 +485,7 @@ conformance!(
     a_batch_is_written_whole_or_not_at_all,
     a_multi_event_append_with_a_key_replays_whole,
     the_global_order_reads_in_batches_without_gaps,
+    a_relay_reads_one_context_in_global_order_and_first_events_by_stream,
     a_tailing_reader_wakes_when_an_event_commits,
     checkpoints_are_saved_per_consumer,
 );
