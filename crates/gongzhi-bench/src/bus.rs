@@ -97,7 +97,16 @@ pub async fn run(events: usize) -> Result<()> {
             .save_checkpoint(gongzhi_bus::RELAY_CHECKPOINT, Position::START)
             .await?;
         loop {
-            let step = relay.step().await?;
+            // As in service: a failed step (an acknowledgement late on a busy machine) is
+            // retried, and said.
+            let step = match relay.step().await {
+                Ok(step) => step,
+                Err(error) => {
+                    eprintln!("relay step failed, retrying: {error}");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
             published += step.published;
             if !step.more {
                 break;

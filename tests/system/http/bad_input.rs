@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use gongzhi_service::ManualClock;
-use gongzhi_store::{EventStore, connect};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -37,27 +36,25 @@ fn expect(reply: &(StatusCode, Value), status: StatusCode, code: &str, words: &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_request_is_refused_precisely_and_writes_nothing() {
+    every_bad_request_is_refused_precisely_and_writes_nothing_with(&Options::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_request_is_refused_precisely_and_writes_nothing_distributed() {
+    let options = Options {
+        distributed: true,
+        ..Options::default()
+    };
+    every_bad_request_is_refused_precisely_and_writes_nothing_with(&options).await;
+}
+
+async fn every_bad_request_is_refused_precisely_and_writes_nothing_with(options: &Options) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start(dir.path(), clock).await;
+    let server = Server::start_with(dir.path(), clock, options).await;
     let council = server.login("council").await;
     let case = id(&server.file(None, concern("shilong", "噪音扰民")).await);
-    let mut stores = Vec::new();
-    for name in ["intake", "assignment", "resolution", "projector"] {
-        let url = format!(
-            "sqlite://{}",
-            dir.path().join(format!("{name}.sqlite")).display()
-        );
-        stores.push(connect(&url).await.unwrap());
-    }
-    let count = async || {
-        let mut total = 0;
-        for store in &stores {
-            total += store.count().await.unwrap();
-        }
-        total
-    };
-    let before = count().await;
+    let before = server.settled_events().await;
 
     let concerns = "/api/v1/concerns";
     expect(
@@ -276,7 +273,7 @@ async fn every_bad_request_is_refused_precisely_and_writes_nothing() {
     );
 
     assert_eq!(
-        count().await,
+        server.settled_events().await,
         before,
         "no refused request wrote an event in any store"
     );

@@ -26,7 +26,7 @@ use crate::topology::Topology;
 
 pub const PASSWORD: &str = gongzhi::demo::DEMO_PASSWORD;
 
-/// A running embedded node.
+/// A running deployment: an embedded node, or the distributed topology.
 pub struct Server {
     pub base: String,
     pub client: reqwest::Client,
@@ -34,6 +34,8 @@ pub struct Server {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     topology: Option<Topology>,
+    /// The event stores: intake, assignment, resolution and the projector's log.
+    stores: Vec<String>,
 }
 
 /// What a test may change about the node.
@@ -119,9 +121,15 @@ impl Server {
         if options.distributed {
             return Self::start_distributed(data_dir, clock.now(), options);
         }
-        let node = embedded::start(config(data_dir, backend, Arc::clone(&clock), options))
-            .await
-            .unwrap();
+        let config = config(data_dir, backend, Arc::clone(&clock), options);
+        let urls = &config.stores;
+        let stores = vec![
+            urls.intake.clone(),
+            urls.assignment.clone(),
+            urls.resolution.clone(),
+            urls.log.clone(),
+        ];
+        let node = embedded::start(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -135,6 +143,7 @@ impl Server {
             stop: Some(stop),
             task: Some(task),
             topology: None,
+            stores,
         }
     }
 
@@ -156,7 +165,12 @@ impl Server {
                 ("GONGZHI_MIN_SAMPLE", options.min_sample.to_string()),
             ],
         );
+        let postgres = topology.value("POSTGRES_URL");
+        let stores = ["intake", "assignment", "resolution", "projector"]
+            .map(|name| format!("{postgres}?schema=gongzhi_{name}"))
+            .to_vec();
         Self {
+            stores,
             base: topology.gateway_url(),
             client: reqwest::Client::new(),
             clock,
@@ -169,6 +183,30 @@ impl Server {
     /// The distributed topology, when the server is one.
     pub fn topology(&self) -> Option<&Topology> {
         self.topology.as_ref()
+    }
+
+    /// The events in all four stores, once they have settled (every store holds the same
+    /// number: the inboxes have copied everything).
+    pub async fn settled_events(&self) -> u64 {
+        let mut stores = Vec::new();
+        for url in &self.stores {
+            stores.push(gongzhi_store::connect(url).await.unwrap());
+        }
+        let started = std::time::Instant::now();
+        loop {
+            let mut counts = Vec::new();
+            for store in &stores {
+                counts.push(gongzhi_store::EventStore::count(store).await.unwrap());
+            }
+            if counts.windows(2).all(|w| w[0] == w[1]) {
+                return counts.iter().sum();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the stores do not settle: {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Stops the node cleanly (as Ctrl-C would); a topology is taken down.

@@ -8,7 +8,7 @@ use gongzhi_service::ManualClock;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-use super::{Server, concern, id};
+use super::{Options, Server, concern, id};
 use crate::support::cst;
 
 const SCRIPT: &str = "<script>alert(1)</script>";
@@ -70,9 +70,22 @@ async fn total_cases(server: &Server, token: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_hold_to_csrf_scope_and_escaping() {
+    pages_hold_to_csrf_scope_and_escaping_with(&Options::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_hold_to_csrf_scope_and_escaping_distributed() {
+    let options = Options {
+        distributed: true,
+        ..Options::default()
+    };
+    pages_hold_to_csrf_scope_and_escaping_with(&options).await;
+}
+
+async fn pages_hold_to_csrf_scope_and_escaping_with(options: &Options) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start(dir.path(), clock).await;
+    let server = Server::start_with(dir.path(), clock, options).await;
     let council = server.login("council").await;
     let handler = server.login("handler").await;
     let leader = server.login("leader").await;
