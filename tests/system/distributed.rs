@@ -1,9 +1,9 @@
 //! Faults in the distributed topology (`deploy/local/up`: a three-node NATS cluster, a
-//! three-replica stream, PostgreSQL, one `gongzhi serve` process per target) while
-//! concerns are being filed: a service killed with SIGKILL and started again, a NATS
-//! server killed and started again, PostgreSQL restarted. Afterwards every acknowledged
-//! concern is in the views exactly once, the views equal a rebuild from the log, every
-//! store holds every event, and no relay is behind.
+//! three-replica stream, PostgreSQL, two `gongzhi serve` copies of every context service
+//! and of the projector) while concerns are being filed: a copy killed with SIGKILL and
+//! started again, a NATS server killed and started again, PostgreSQL restarted.
+//! Afterwards every acknowledged concern is in the views exactly once, the views equal a
+//! rebuild from the log, every store holds every event once, and no relay is behind.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -97,8 +97,11 @@ async fn metric(client: &reqwest::Client, listen: &str, name: &str) -> Vec<f64> 
 async fn acknowledged_concerns_survive_killed_services_nats_servers_and_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
+    // Two copies of every context service and of the projector: one of each pair is
+    // killed, and copies must not apply anything twice.
     let options = Options {
         distributed: true,
+        copies: 2,
         ..Options::default()
     };
     let server = Server::start_on(dir.path(), None, clock, &options).await;
@@ -199,7 +202,14 @@ async fn acknowledged_concerns_survive_killed_services_nats_servers_and_postgres
     for (name, count) in &counts {
         assert_eq!(*count, acknowledged.len() as u64, "the {name} store");
     }
-    for name in ["intake", "assignment", "resolution"] {
+    for name in [
+        "intake",
+        "assignment",
+        "resolution",
+        "intake2",
+        "assignment2",
+        "resolution2",
+    ] {
         let listen = topology.value(&format!("LISTEN_{name}")).to_owned();
         let pending = metric(&server.client, &listen, "gongzhi_relay_pending").await;
         assert_eq!(pending, vec![0.0], "the {name} relay is behind");

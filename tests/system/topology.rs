@@ -32,8 +32,9 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// Starts everything under `dir`, with `env` passed to every `gongzhi serve` process.
-    pub fn up(dir: &Path, env: &[(&str, String)]) -> Self {
+    /// Starts everything under `dir`, with `env` passed to every `gongzhi serve` process
+    /// and `args` to `deploy/local/up`.
+    pub fn up(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Self {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(key, value)| ((*key).to_owned(), value.clone()))
@@ -54,17 +55,21 @@ impl Topology {
                 .unwrap()
                 .port()
                 .clamp(20_000, 50_000);
-            let started = topology.run(
-                "up",
-                &[
-                    "--dir",
-                    &dir.display().to_string(),
-                    "--bin",
-                    &binary.display().to_string(),
-                    "--port-base",
-                    &port_base.to_string(),
-                ],
+            let (dir_arg, binary_arg, port_arg) = (
+                dir.display().to_string(),
+                binary.display().to_string(),
+                port_base.to_string(),
             );
+            let mut up = vec![
+                "--dir",
+                &dir_arg,
+                "--bin",
+                &binary_arg,
+                "--port-base",
+                &port_arg,
+            ];
+            up.extend_from_slice(args);
+            let started = topology.run("up", &up);
             match started {
                 Ok(()) => {
                     topology.values = std::fs::read_to_string(dir.join("topology.env"))

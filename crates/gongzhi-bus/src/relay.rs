@@ -141,14 +141,20 @@ impl<S: EventStore> Relay<S> {
         let after = self.store.load_checkpoint(RELAY_CHECKPOINT).await?;
         // The store also holds copies of the other contexts' events; they have a relay of
         // their own.
-        let own = self
+        let (own, through) = self
             .store
             .read_decided(self.context.as_str(), after, self.batch)
             .await?;
-        let Some(last) = own.last().map(|e| e.position) else {
+        if own.is_empty() {
+            if through != after {
+                self.store
+                    .save_checkpoint(RELAY_CHECKPOINT, through)
+                    .await?;
+                self.status.send_modify(|s| s.checkpoint = through);
+            }
             self.status.send_modify(|s| s.pending = 0);
             return Ok(Relayed::default());
-        };
+        }
         // Filings name their case's community; other events are looked up together.
         for filed in own.iter().filter(|e| e.event_type == "ConcernFiled") {
             if let Some(community) = community_in(&filed.payload) {
@@ -159,9 +165,11 @@ impl<S: EventStore> Relay<S> {
             .await?;
         self.status.send_modify(|s| s.pending = own.len() as u64);
         let (published, duplicates) = self.publish(&own).await?;
-        self.store.save_checkpoint(RELAY_CHECKPOINT, last).await?;
+        self.store
+            .save_checkpoint(RELAY_CHECKPOINT, through)
+            .await?;
         self.status.send_modify(|s| {
-            s.checkpoint = last;
+            s.checkpoint = through;
             s.published += published as u64;
             s.duplicates += duplicates as u64;
             s.pending = 0;

@@ -75,7 +75,7 @@ impl EventStore for AnyEventStore {
         context: &str,
         after: Position,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
+    ) -> Result<(Vec<StoredEvent>, Position), StoreError> {
         dispatch!(self, store => store.read_decided(context, after, limit).await)
     }
 

@@ -100,14 +100,16 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
-    /// Up to `limit` events decided by `context` after `after`, in global order: what a
-    /// relay publishes from a store that also holds replicas of other contexts' events.
+    /// Up to `limit` events decided by `context` after `after`, in global order, and the
+    /// position the reader may continue from next time (past the other contexts' events
+    /// read over): what a relay publishes from a store that also holds replicas of other
+    /// contexts' events.
     fn read_decided(
         &self,
         context: &str,
         after: Position,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<StoredEvent>, Position), StoreError>> + Send;
 
     /// The first event of each of these streams that has one (a case's filing), in one
     /// query for a batch of streams.

@@ -164,9 +164,12 @@ const BELOW_HORIZON: &str = "WHERE (transaction_id, position) > ($1, $2) \
     AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
     ORDER BY transaction_id, position LIMIT $3";
 
-const DECIDED_BELOW_HORIZON: &str = "WHERE context = $4 AND (transaction_id, position) > ($1, $2) \
-    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-    ORDER BY transaction_id, position LIMIT $3";
+/// The newest event below the horizon.
+const HEAD: &str = "SELECT transaction_id, position FROM events \
+    WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+    ORDER BY transaction_id DESC, position DESC LIMIT 1";
+const DECIDED_BETWEEN: &str = "WHERE context = $4 AND (transaction_id, position) > ($1, $2) \
+    AND (transaction_id, position) <= ($5, $6) ORDER BY transaction_id, position LIMIT $3";
 
 /// The first half of a position: the writing transaction's id.
 const COMMIT_KEY: &str = "transaction_id";
@@ -398,5 +401,5 @@ impl EventStore for PostgresEventStore {
         rows.iter().map(crate::types::postgres_event).collect()
     }
 
-    shared_reads!(readers: pool, writer: pool, event: crate::types::postgres_event, recorded: crate::types::postgres_recorded, after: BELOW_HORIZON, decided_after: DECIDED_BELOW_HORIZON);
+    shared_reads!(readers: pool, writer: pool, event: crate::types::postgres_event, recorded: crate::types::postgres_recorded, after: BELOW_HORIZON, head: HEAD, decided_between: DECIDED_BETWEEN);
 }

@@ -1,12 +1,13 @@
 //! The parts of `EventStore` whose SQL is the same on both backends, written once. Only
-//! the pool, the row readers and the "after a position" clause differ; a backend's clause
+//! the pool, the row readers and the "after a position" clauses differ; a backend's clause
 //! takes `$1` commit key, `$2` sequence, `$3` limit (SQLite ignores `$1`: its commit key is
-//! always 0).
+//! always 0). Its "decided between" clause also takes `$4` the deciding context and `$5`,
+//! `$6` the head, which its `head` query finds: the newest event every reader sees.
 
 /// Expands, inside `impl EventStore for …`, to `find_idempotent`, `read_stream`,
 /// `read_all`, `read_decided`, `read_recorded`, `count`, `load_checkpoint` and `save_checkpoint`.
 macro_rules! shared_reads {
-    (readers: $readers:ident, writer: $writer:ident, event: $event:path, recorded: $recorded:path, after: $after:expr, decided_after: $decided_after:expr) => {
+    (readers: $readers:ident, writer: $writer:ident, event: $event:path, recorded: $recorded:path, after: $after:expr, head: $head:expr, decided_between: $decided_between:expr) => {
         async fn find_idempotent(&self, key: &str) -> Result<Option<Appended>, StoreError> {
             // Only the first event of an append claims the key; the append's last event is
             // the highest version in that stream carrying it.
@@ -55,16 +56,29 @@ macro_rules! shared_reads {
             rows.iter().map($event).collect()
         }
 
-        async fn read_decided(&self, context: &str, after: Position, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-            let sql = format!("SELECT {EVENT_COLUMNS} FROM events {}", $decided_after);
+        async fn read_decided(&self, context: &str, after: Position, limit: usize) -> Result<(Vec<StoredEvent>, Position), StoreError> {
+            // The head first: every event up to it has committed, so the read below sees
+            // all of them, and the reader can move past the head when it ran out of its own.
+            let head: Option<(i64, i64)> = sqlx::query_as($head).fetch_optional(&self.$readers).await?;
+            let Some(head) = head.map(|(commit, sequence)| Position::new(commit, sequence)).filter(|h| *h > after) else {
+                return Ok((Vec::new(), after));
+            };
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events {}", $decided_between);
             let rows = sqlx::query(&sql)
                 .bind(after.commit)
                 .bind(after.sequence)
                 .bind(limit as i64)
                 .bind(context)
+                .bind(head.commit)
+                .bind(head.sequence)
                 .fetch_all(&self.$readers)
                 .await?;
-            rows.iter().map($event).collect()
+            let events = rows.iter().map($event).collect::<Result<Vec<_>, _>>()?;
+            let through = match events.last() {
+                Some(last) if events.len() == limit => last.position,
+                _ => head,
+            };
+            Ok((events, through))
         }
 
         async fn read_recorded(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {

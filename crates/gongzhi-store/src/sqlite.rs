@@ -143,7 +143,9 @@ impl Drop for InFlight {
 
 /// Rows after a position in global order (see `shared_sql`; the commit key `$1` is unused).
 const AFTER: &str = "WHERE position > $2 ORDER BY position LIMIT $3";
-const DECIDED_AFTER: &str = "WHERE context = $4 AND position > $2 ORDER BY position LIMIT $3";
+const HEAD: &str = "SELECT 0, position FROM events ORDER BY position DESC LIMIT 1";
+const DECIDED_BETWEEN: &str =
+    "WHERE context = $4 AND position > $2 AND position <= $6 ORDER BY position LIMIT $3";
 
 /// In the order `types::event_from_row` reads them; on SQLite the commit key is always 0.
 const RECORDED_COLUMNS: &str =
@@ -397,7 +399,7 @@ impl EventStore for SqliteEventStore {
         Ok(events)
     }
 
-    shared_reads!(readers: readers, writer: writer, event: crate::types::sqlite_event, recorded: crate::types::sqlite_recorded, after: AFTER, decided_after: DECIDED_AFTER);
+    shared_reads!(readers: readers, writer: writer, event: crate::types::sqlite_event, recorded: crate::types::sqlite_recorded, after: AFTER, head: HEAD, decided_between: DECIDED_BETWEEN);
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct Options {
     /// Run the distributed topology instead (`deploy/local/up`): separate processes over
     /// a three-node NATS cluster and PostgreSQL, whose clock the test's clock moves.
     pub distributed: bool,
+    /// Processes per context service and projector in the distributed topology.
+    pub copies: usize,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             demo_cases: 0,
             nats: None,
             distributed: false,
+            copies: 1,
         }
     }
 }
@@ -164,6 +167,7 @@ impl Server {
                 ),
                 ("GONGZHI_MIN_SAMPLE", options.min_sample.to_string()),
             ],
+            &["--copies", &options.copies.to_string()],
         );
         let postgres = topology.value("POSTGRES_URL");
         let stores = ["intake", "assignment", "resolution", "projector"]

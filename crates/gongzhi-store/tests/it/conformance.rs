@@ -381,9 +381,12 @@ async fn a_relay_reads_one_context_in_global_order_and_first_events_by_stream(
     let mut after = Position::START;
     let mut decided = Vec::new();
     loop {
-        let batch = store.read_decided("intake", after, 3).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = last.position;
+        let (batch, through) = store.read_decided("intake", after, 3).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        assert!(through >= batch.last().unwrap().position);
+        after = through;
         decided.extend(batch);
     }
     assert_eq!(decided.len(), 8);
@@ -398,6 +401,13 @@ async fn a_relay_reads_one_context_in_global_order_and_first_events_by_stream(
     assert_eq!(
         decided.iter().map(|e| e.event_id).collect::<Vec<_>>(),
         intake
+    );
+    // Past its own last event the reader moved over the others' to the head, and stays.
+    let head = all.last().unwrap().position;
+    assert_eq!(after, head);
+    assert_eq!(
+        store.read_decided("intake", head, 3).await.unwrap(),
+        (Vec::new(), head)
     );
 
     let asked = [streams[1], streams[3], Uuid::now_v7()];
