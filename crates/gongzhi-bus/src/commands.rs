@@ -165,7 +165,7 @@ async fn answer_command(commands: &dyn Commands, payload: &[u8]) -> bytes::Bytes
         tracking_secret: request.tracking_secret,
         deadline: request
             .budget_ms
-            .map(|budget| Instant::now() + Duration::from_millis(budget)),
+            .and_then(|budget| Instant::now().checked_add(Duration::from_millis(budget))),
     };
     match commands
         .execute(request.case_id, &request.actor, &request.command, &meta)

@@ -24,8 +24,12 @@ pub const RELAY_CHECKPOINT: &str = "relay";
 /// Cases whose community the relay remembers before it starts over.
 const COMMUNITY_CACHE: usize = 100_000;
 
-fn community_in(filing: &str) -> Option<String> {
-    let payload: serde_json::Value = serde_json::from_str(filing).ok()?;
+/// The community a filing names.
+fn filed_community(event: &StoredEvent) -> Option<String> {
+    if event.event_type != "ConcernFiled" {
+        return None;
+    }
+    let payload: serde_json::Value = serde_json::from_str(&event.payload).ok()?;
     Some(payload.get("community")?.as_str()?.to_owned())
 }
 
@@ -79,48 +83,58 @@ impl<S: EventStore> Relay<S> {
         self.status.subscribe()
     }
 
-    /// Learns the communities of these cases that it does not know yet, from their first
-    /// events (`ConcernFiled`, which every store holds before anything else of a case), in
-    /// one query.
-    async fn learn_communities(&self, cases: impl Iterator<Item = Uuid>) -> Result<(), BusError> {
-        let mut unknown: Vec<Uuid> = {
+    /// The communities of a batch's cases: from the cache, from the batch's filings, and
+    /// the rest from their first events (`ConcernFiled`, which every store holds before
+    /// anything else of a case) in one query.
+    async fn communities(&self, events: &[StoredEvent]) -> Result<HashMap<Uuid, String>, BusError> {
+        let mut found = HashMap::new();
+        let mut unknown = Vec::new();
+        {
             let cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
-            cases.filter(|case| !cache.contains_key(case)).collect()
-        };
-        if unknown.is_empty() {
-            return Ok(());
+            for event in events {
+                if let Some(community) = cache.get(&event.stream_id) {
+                    found.insert(event.stream_id, community.clone());
+                }
+            }
+        }
+        for event in events {
+            if found.contains_key(&event.stream_id) {
+                continue;
+            }
+            match filed_community(event) {
+                Some(community) => {
+                    found.insert(event.stream_id, community);
+                }
+                None => unknown.push(event.stream_id),
+            }
         }
         unknown.sort_unstable();
         unknown.dedup();
-        for first in self.store.first_events(&unknown).await? {
-            if let Some(community) = community_in(&first.payload) {
-                self.remember(first.stream_id, community);
+        if !unknown.is_empty() {
+            for first in self.store.first_events(&unknown).await? {
+                if let Some(community) = filed_community(&first) {
+                    found.insert(first.stream_id, community);
+                }
             }
         }
-        Ok(())
-    }
-
-    fn community(&self, case: Uuid) -> Option<String> {
-        self.communities
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&case)
-            .cloned()
-    }
-
-    fn remember(&self, case: Uuid, community: String) {
         let mut cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= COMMUNITY_CACHE {
+        if cache.len() + found.len() > COMMUNITY_CACHE {
             cache.clear();
         }
-        cache.insert(case, community);
+        cache.extend(
+            found
+                .iter()
+                .map(|(case, community)| (*case, community.clone())),
+        );
+        Ok(found)
     }
 
     async fn publish(&self, events: &[StoredEvent]) -> Result<(usize, usize), BusError> {
+        let communities = self.communities(events).await?;
         let mut acks = Vec::with_capacity(events.len());
         for event in events {
-            let community = self.community(event.stream_id);
-            let subject = event_subject(&event.context, community.as_deref(), &event.event_type);
+            let community = communities.get(&event.stream_id).map(String::as_str);
+            let subject = event_subject(&event.context, community, &event.event_type);
             let payload = serde_json::to_vec(&WireEvent::from_stored(event)?)?;
             let message = Publish::build()
                 .message_id(event.event_id.to_string())
@@ -155,14 +169,6 @@ impl<S: EventStore> Relay<S> {
             self.status.send_modify(|s| s.pending = 0);
             return Ok(Relayed::default());
         }
-        // Filings name their case's community; other events are looked up together.
-        for filed in own.iter().filter(|e| e.event_type == "ConcernFiled") {
-            if let Some(community) = community_in(&filed.payload) {
-                self.remember(filed.stream_id, community);
-            }
-        }
-        self.learn_communities(own.iter().map(|e| e.stream_id))
-            .await?;
         self.status.send_modify(|s| s.pending = own.len() as u64);
         let (published, duplicates) = self.publish(&own).await?;
         self.store

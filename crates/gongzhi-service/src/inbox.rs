@@ -13,11 +13,11 @@
 //! appends what is ready, while its checkpoint stays before the first waiting event (so a
 //! restart reads it again). The same reading past takes an origin's events that reach the
 //! feed out of their order (a relay that republished a refused message after the ones
-//! behind it): each case's order comes from the counts, not from the feed. While the
+//! behind it): each case's order comes from the counts, not from the feed (an event
+//! written without counts, by an import, is never read past a wait). While the
 //! first event waits with nothing else to do, the inbox looks further ahead, up to
 //! [`MAX_WINDOW`] events.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -154,7 +154,6 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
         };
         let mut checkpoint = last;
         let mut waiting = false;
-        let mut stalled = HashSet::new();
         for (index, event) in read.iter().enumerate() {
             if event.context != origin.as_str() {
                 continue;
@@ -170,8 +169,9 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
             let readiness = match writer {
                 Some(writer) => seen.readiness(origin, &writer),
                 // Written without a record of what its writer had seen (imported): the
-                // feed's order is all there is to respect.
-                None if stalled.contains(&event.stream_id) => Readiness::Waiting,
+                // feed's order is all there is to respect, and the counts cannot tell a
+                // second reading from a new event, so nothing of it is read past a wait.
+                None if waiting => Readiness::Waiting,
                 None => Readiness::Ready,
             };
             match readiness {
@@ -187,7 +187,6 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
                         checkpoint = before(index);
                         waiting = true;
                     }
-                    stalled.insert(event.stream_id);
                 }
             }
         }
