@@ -16,9 +16,11 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
@@ -197,6 +199,67 @@ struct Announcement {
     cases: Vec<(CaseId, u64)>,
 }
 
+/// The parts of the process that run until it stops. One that ends before (an error it
+/// gave up on, or a panic) stops the whole process, so that its supervisor starts it
+/// again whole: a process answering `/readyz` with a dead relay would look healthy.
+#[derive(Clone)]
+struct Vital {
+    /// The first part that ended early.
+    failed: Arc<watch::Sender<Option<&'static str>>>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Vital {
+    fn new() -> Self {
+        Self {
+            failed: Arc::new(watch::Sender::new(None)),
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn spawn(
+        &self,
+        name: &'static str,
+        part: impl Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<()> {
+        let watch = Ended {
+            name,
+            vital: self.clone(),
+        };
+        tokio::spawn(async move {
+            let _watch = watch;
+            part.await;
+        })
+    }
+
+    /// Resolves when a part has ended early.
+    async fn failure(&self) {
+        let mut failed = self.failed.subscribe();
+        let _ = failed.wait_for(Option::is_some).await.map(|_| ());
+    }
+}
+
+/// Dropped when its part ends, returns or unwinds.
+struct Ended {
+    name: &'static str,
+    vital: Vital,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        if !self.vital.stopping.load(Ordering::SeqCst) {
+            tracing::error!(
+                part = self.name,
+                "a part of this process stopped; stopping the process so that it is started again whole"
+            );
+            self.vital.failed.send_if_modified(|failed| {
+                failed.get_or_insert(self.name);
+                true
+            });
+        }
+    }
+}
+
 /// What the process's `/metrics` and `/readyz` look at.
 #[derive(Clone)]
 struct Health {
@@ -324,6 +387,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let vital = Vital::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let stop_commands = watch::Sender::new(false);
     let mut command_service = None;
@@ -368,20 +432,20 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             let relay = Relay::new(store.clone(), jetstream.clone(), *context);
             health.relays.push((*context, relay.status()));
             let stopped_relay = stopped.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.push(vital.spawn("relay", async move {
                 relay.run(stop_signal(stopped_relay)).await;
             }));
             let others = Context::ALL.into_iter().filter(|o| o != context);
             for inbox in inboxes(&jetstream, &settings.stream, &store, others).await? {
                 let stopped = stopped.clone();
-                tasks.push(tokio::spawn(async move {
+                tasks.push(vital.spawn("inbox", async move {
                     inbox.run(stop_signal(stopped)).await;
                 }));
             }
         }
         let client = client.clone();
         let stopped = stop_commands.subscribe();
-        command_service = Some(tokio::spawn(async move {
+        command_service = Some(vital.spawn("command service", async move {
             let shutdown = stop_signal(stopped);
             if let Err(error) =
                 gongzhi_bus::serve_commands(client, services, &contexts, shutdown).await
@@ -398,7 +462,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         health.stores.push(("projector".to_owned(), log.clone()));
         for inbox in inboxes(&jetstream, &settings.stream, &log, Context::ALL.into_iter()).await? {
             let stopped = stopped.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.push(vital.spawn("inbox", async move {
                 inbox.run(stop_signal(stopped)).await;
             }));
         }
@@ -408,7 +472,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let committed = projector.committed();
         {
             let client = client.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.push(vital.spawn("announcements", async move {
                 loop {
                     let cases = match applied.recv().await {
                         Ok(cases) => cases,
@@ -431,7 +495,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             }));
         }
         let stopped_projector = stopped.clone();
-        tasks.push(tokio::spawn(async move {
+        tasks.push(vital.spawn("projector", async move {
             follow(&mut projector, stop_signal(stopped_projector)).await;
         }));
         let remote: Arc<dyn Commands> =
@@ -444,7 +508,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         );
         let stopped_timers = stopped.clone();
         let timer_every = settings.timer_every;
-        tasks.push(tokio::spawn(async move {
+        tasks.push(vital.spawn("timers", async move {
             timers.run(timer_every, stop_signal(stopped_timers)).await;
         }));
         views_for_gateway = Some(views);
@@ -455,6 +519,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("listening on {}", settings.listen))?;
     let names: Vec<&str> = settings.targets.iter().map(|t| t.name()).collect();
     tracing::info!(targets = %names.join(","), address = %settings.listen, "serving");
+    let stop_serving = {
+        let vital = vital.clone();
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = vital.failure() => {}
+            }
+        }
+    };
     let served = if settings.targets.contains(&Target::Gateway) {
         let views = match views_for_gateway {
             Some(views) => views,
@@ -487,7 +560,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let mut subscription = client.subscribe(APPLIED_SUBJECT).await?;
         {
             let applied_tx = applied_tx.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.push(vital.spawn("announcement subscription", async move {
                 while let Some(message) = subscription.next().await {
                     let Ok(announcement) = serde_json::from_slice::<Announcement>(&message.payload)
                     else {
@@ -513,7 +586,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             secret_key: secret_key(&storage.data_dir)?,
             config,
         });
-        gongzhi_gateway::serve(listener, state, shutdown_signal()).await
+        gongzhi_gateway::serve(listener, state, stop_serving).await
     } else {
         let app = Router::new()
             .route("/healthz", get(healthz))
@@ -521,9 +594,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             .route("/metrics", get(metrics))
             .with_state(health);
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop_serving)
             .await
     };
+    vital.stopping.store(true, Ordering::SeqCst);
     // Commands in flight are answered first (the inboxes they may wait on still run), for
     // as long as a gateway would wait for them; new ones go to the other copies.
     let _ = stop_commands.send(true);
@@ -546,5 +620,30 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     tracing::info!("stopped");
+    if let Some(part) = *vital.failed.borrow() {
+        bail!("the {part} stopped before the process did");
+    }
     served.context("serving HTTP")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_part_that_ends_early_stops_the_process_and_one_that_ends_at_shutdown_does_not() {
+        let vital = Vital::new();
+        let steady = vital.spawn("relay", std::future::pending());
+        let _ = vital.spawn("inbox", async { panic!("an inbox gave up") }).await;
+        tokio::time::timeout(Duration::from_secs(5), vital.failure())
+            .await
+            .expect("a panicking part is noticed");
+        assert_eq!(*vital.failed.borrow(), Some("inbox"));
+
+        let vital = Vital::new();
+        vital.stopping.store(true, Ordering::SeqCst);
+        vital.spawn("relay", async {}).await.unwrap();
+        steady.abort();
+        assert_eq!(*vital.failed.borrow(), None);
+    }
 }
