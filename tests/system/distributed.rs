@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use gongzhi_service::{DataFiles, ManualClock};
-use gongzhi_store::{EventStore, connect};
+use gongzhi_store::{EventStore, Position, connect};
 use gongzhi_views::{Projector, ViewStore};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -202,6 +202,7 @@ async fn acknowledged_concerns_survive_killed_services_nats_servers_and_postgres
     for (name, count) in &counts {
         assert_eq!(*count, acknowledged.len() as u64, "the {name} store");
     }
+    let mut shared = Vec::new();
     for name in [
         "intake",
         "assignment",
@@ -213,6 +214,18 @@ async fn acknowledged_concerns_survive_killed_services_nats_servers_and_postgres
         let listen = topology.value(&format!("LISTEN_{name}")).to_owned();
         let pending = metric(&server.client, &listen, "gongzhi_relay_pending").await;
         assert_eq!(pending, vec![0.0], "the {name} relay is behind");
+        let published = metric(&server.client, &listen, "gongzhi_relay_published_total").await;
+        shared.push((name, published.iter().sum::<f64>()));
+    }
+    // The copies shared the work: both intake relays published filings, and each
+    // projector copy moved the checkpoint of its share.
+    for (name, published) in &shared {
+        if name.starts_with("intake") {
+            assert!(
+                *published > 0.0,
+                "the {name} relay published nothing: {shared:?}"
+            );
+        }
     }
 
     // The views equal a rebuild from the log.
@@ -228,14 +241,21 @@ async fn acknowledged_concerns_survive_killed_services_nats_servers_and_postgres
     let live = ViewStore::open(&format!("{postgres}?schema=gongzhi_views"))
         .await
         .unwrap();
+    for share in ["0/2", "1/2"] {
+        let at = live.checkpoint(&format!("views@{share}")).await.unwrap();
+        assert!(
+            at > Position::START,
+            "the projector of share {share} did nothing"
+        );
+    }
     assert_eq!(
         rebuilt.contents().await.unwrap(),
         live.contents().await.unwrap()
     );
     println!(
         "distributed faults: {} concerns acknowledged by {FILERS} callers ({} retries while \
-         parts were down); views list {listed}; events per store {counts:?}; relays caught up; \
-         views equal a rebuild",
+         parts were down); views list {listed}; events per store {counts:?}; relays caught up, \
+         published per copy since its start {shared:?}; views equal a rebuild",
         acknowledged.len(),
         retries.load(std::sync::atomic::Ordering::Relaxed)
     );

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, context::Publish};
 use gongzhi_domain::Context;
-use gongzhi_store::{EventStore, Position, StoredEvent};
+use gongzhi_store::{EventStore, Partition, Position, StoredEvent};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -64,6 +64,8 @@ pub struct Relay<S: EventStore> {
     batch: usize,
     communities: Mutex<HashMap<Uuid, String>>,
     status: watch::Sender<RelayStatus>,
+    /// The cases this copy publishes; copies of a service split them.
+    partition: Partition,
 }
 
 impl<S: EventStore> Relay<S> {
@@ -76,7 +78,14 @@ impl<S: EventStore> Relay<S> {
             batch: 1_000,
             communities: Mutex::new(HashMap::new()),
             status: watch::Sender::new(RelayStatus::default()),
+            partition: Partition::WHOLE,
         }
+    }
+
+    /// Publishes only the cases of `partition`, with a checkpoint of its own.
+    pub fn with_partition(mut self, partition: Partition) -> Self {
+        self.partition = partition;
+        self
     }
 
     pub fn status(&self) -> watch::Receiver<RelayStatus> {
@@ -152,28 +161,30 @@ impl<S: EventStore> Relay<S> {
 
     /// Publishes the next batch of own events and moves the checkpoint past it.
     pub async fn step(&self) -> Result<Relayed, BusError> {
-        let after = self.store.load_checkpoint(RELAY_CHECKPOINT).await?;
+        let checkpoint = self.partition.checkpoint(RELAY_CHECKPOINT);
+        let after = self.store.load_checkpoint(&checkpoint).await?;
         // The store also holds copies of the other contexts' events; they have a relay of
         // their own.
-        let (own, through) = self
+        let (decided, through) = self
             .store
             .read_decided(self.context.as_str(), after, self.batch)
             .await?;
-        if own.is_empty() {
-            if through != after {
-                self.store
-                    .save_checkpoint(RELAY_CHECKPOINT, through)
-                    .await?;
-                self.status.send_modify(|s| s.checkpoint = through);
-            }
+        if through == after {
             self.status.send_modify(|s| s.pending = 0);
             return Ok(Relayed::default());
         }
+        let more = decided.len() == self.batch;
+        let own: Vec<StoredEvent> = decided
+            .into_iter()
+            .filter(|e| self.partition.contains(e.stream_id))
+            .collect();
         self.status.send_modify(|s| s.pending = own.len() as u64);
-        let (published, duplicates) = self.publish(&own).await?;
-        self.store
-            .save_checkpoint(RELAY_CHECKPOINT, through)
-            .await?;
+        let (published, duplicates) = if own.is_empty() {
+            (0, 0)
+        } else {
+            self.publish(&own).await?
+        };
+        self.store.save_checkpoint(&checkpoint, through).await?;
         self.status.send_modify(|s| {
             s.checkpoint = through;
             s.published += published as u64;
@@ -183,7 +194,7 @@ impl<S: EventStore> Relay<S> {
         Ok(Relayed {
             published,
             duplicates,
-            more: own.len() == self.batch,
+            more,
         })
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gongzhi_domain::{Actor, AssignmentCommand, CaseId, Command, ResolutionCommand};
+use gongzhi_store::Partition;
 use gongzhi_views::ViewStore;
 
 use crate::clock::Clock;
@@ -36,6 +37,8 @@ pub struct Timers {
     views: ViewStore,
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
+    /// The cases these timers look after; the projector's copies split them.
+    partition: Partition,
 }
 
 impl Timers {
@@ -50,7 +53,13 @@ impl Timers {
             views,
             clock,
             policy,
+            partition: Partition::WHOLE,
         }
+    }
+
+    pub fn with_partition(mut self, partition: Partition) -> Self {
+        self.partition = partition;
+        self
     }
 
     async fn system(&self, case_id: CaseId, command: Command) -> Result<bool, CommandError> {
@@ -72,6 +81,9 @@ impl Timers {
         let now = self.clock.now();
         let mut report = TickReport::default();
         for case_id in self.views.deadlines_due(now, PAGE).await.map_err(store)? {
+            if !self.partition.contains(case_id.as_uuid()) {
+                continue;
+            }
             report.deadlines_checked += 1;
             let check = Command::Assignment(AssignmentCommand::CheckDeadlines);
             if self.system(case_id, check).await? {
@@ -83,6 +95,9 @@ impl Timers {
             // Ordered by resolution time: once one is still inside its window, so are the rest.
             if window.after(resolved_at, &self.policy.calendar) > now {
                 break;
+            }
+            if !self.partition.contains(case_id.as_uuid()) {
+                continue;
             }
             let check = Command::Resolution(ResolutionCommand::CheckFeedbackWindow);
             if self.system(case_id, check).await? {

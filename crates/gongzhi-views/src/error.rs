@@ -32,6 +32,11 @@ pub enum ProjectionError {
         consumer: String,
         expected: Position,
     },
+    /// A rebuild empties every view, so only a projector of every case may do it.
+    #[error(
+        "projector share {partition} cannot rebuild the views: they hold the other shares' cases too"
+    )]
+    PartialRebuild { partition: String },
     #[error("view store error")]
     Database(#[from] sqlx::Error),
     #[error("event store error")]

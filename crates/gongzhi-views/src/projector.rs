@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use gongzhi_domain::CaseId;
-use gongzhi_store::{EventStore, Position, RecordedEvent, StoreError};
+use gongzhi_store::{EventStore, Partition, Position, RecordedEvent, StoreError};
 use tokio::sync::{broadcast, watch};
 
 use crate::error::ProjectionError;
@@ -64,6 +64,9 @@ pub struct Projector<S: EventStore> {
     /// Where the written views stand, for readers waiting to see their own writes.
     committed: watch::Sender<Position>,
     applied: broadcast::Sender<Applied>,
+    /// The cases this copy projects, with a checkpoint of its own; copies split them, and
+    /// their statistics, written as increments, add up.
+    partition: Partition,
 }
 
 impl<S: EventStore> Projector<S> {
@@ -83,7 +86,18 @@ impl<S: EventStore> Projector<S> {
             fresh: false,
             committed: watch::Sender::new(Position::START),
             applied: broadcast::Sender::new(1_024),
+            partition: Partition::WHOLE,
         }
+    }
+
+    /// Projects only the cases of `partition`; such a projector cannot rebuild.
+    pub fn with_partition(mut self, partition: Partition) -> Self {
+        self.partition = partition;
+        self
+    }
+
+    fn checkpoint(&self) -> String {
+        self.partition.checkpoint(&self.consumer)
     }
 
     /// Announces, after each write, the cases it changed and their versions. A reader that
@@ -118,7 +132,7 @@ impl<S: EventStore> Projector<S> {
         match self.position {
             Some(position) => Ok(position),
             None => {
-                let stored = self.views.checkpoint(&self.consumer).await?;
+                let stored = self.views.checkpoint(&self.checkpoint()).await?;
                 self.committed
                     .send_if_modified(|at| std::mem::replace(at, stored) != stored);
                 Ok(stored)
@@ -144,19 +158,28 @@ impl<S: EventStore> Projector<S> {
     ) -> Result<usize, ProjectionError> {
         self.batch.starts_at(after);
         let applied = match events {
-            Ok(events) => apply_events(
-                &mut self.batch,
-                &self.views,
-                self.offset,
-                &events,
-                self.fresh,
-            )
-            .await
-            .map(|()| {
-                events
+            Ok(events) => {
+                let read = events
                     .last()
-                    .map_or((after, 0), |e| (e.position, events.len()))
-            }),
+                    .map_or((after, 0), |e| (e.position, events.len()));
+                let partition = self.partition;
+                let mine: Vec<RecordedEvent> = if partition.is_whole() {
+                    events
+                } else {
+                    events
+                        .into_iter()
+                        .filter(|e| partition.contains(e.stream_id))
+                        .collect()
+                };
+                let applied =
+                    apply_events(&mut self.batch, &self.views, self.offset, &mine, self.fresh)
+                        .await;
+                // Past the other copies' events too, so the checkpoint moves over them.
+                if applied.is_ok() && read.1 > 0 {
+                    self.batch.position = Some(read.0);
+                }
+                applied.map(|()| read)
+            }
             Err(error) => Err(error.into()),
         };
         match applied {
@@ -177,7 +200,8 @@ impl<S: EventStore> Projector<S> {
                 .map(|id| (*id, self.batch.summaries[id].version))
                 .collect()
         });
-        if let Err(error) = self.views.commit(&mut self.batch, &self.consumer).await {
+        let checkpoint = self.checkpoint();
+        if let Err(error) = self.views.commit(&mut self.batch, &checkpoint).await {
             return Err(self.forget(error));
         }
         if let Some(changed) = changed.filter(|c| !c.is_empty()) {
@@ -268,6 +292,11 @@ impl<S: EventStore> Projector<S> {
         &mut self,
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, ProjectionError> {
+        if !self.partition.is_whole() {
+            return Err(ProjectionError::PartialRebuild {
+                partition: self.partition.to_string(),
+            });
+        }
         let total = self.store.count().await?;
         self.views.reset().await?;
         self.batch = Batch::default();

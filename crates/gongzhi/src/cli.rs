@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// 副本 Replicas of the JetStream stream (3 on a three-node cluster); default 1.
     #[arg(long, env = "GONGZHI_STREAM_REPLICAS")]
     pub stream_replicas: Option<usize>,
+    /// 分片 This copy's share of the cases, I/N (0/2 and 1/2 for two copies): its relay,
+    /// inboxes and projector take only those; commands go to any copy. Default 0/1.
+    #[arg(long, env = "GONGZHI_PARTITION")]
+    pub partition: Option<gongzhi_store::Partition>,
     /// PostgreSQL: one database, every service's store in its own schema.
     #[arg(long, env = "GONGZHI_POSTGRES_URL", hide_env_values = true)]
     pub postgres_url: Option<String>,

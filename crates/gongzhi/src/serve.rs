@@ -36,7 +36,7 @@ use gongzhi_gateway::{AppState, Gateway, GatewayConfig};
 use gongzhi_service::{
     Clock, Commands, ContextServices, FileClock, Inbox, Stores, SystemClock, Timers,
 };
-use gongzhi_store::{AnyEventStore, EventStore, Position};
+use gongzhi_store::{AnyEventStore, EventStore, Partition, Position};
 use gongzhi_views::{Applied, Projector, ViewStore};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -91,6 +91,7 @@ struct ConfigFile {
     nats_user: Option<String>,
     nats_password: Option<String>,
     stream_replicas: Option<usize>,
+    partition: Option<String>,
     postgres_url: Option<String>,
     data_dir: Option<PathBuf>,
     data_files: Option<PathBuf>,
@@ -108,6 +109,7 @@ struct Settings {
     nats: String,
     nats_user: Option<(String, String)>,
     stream: StreamSettings,
+    partition: Partition,
     storage: Storage,
     listen: SocketAddr,
 }
@@ -154,6 +156,13 @@ impl Settings {
             accounts_url: None,
             data_files: args.data_files.or(file.data_files),
         };
+        let partition = match (args.partition, file.partition) {
+            (Some(partition), _) => partition,
+            (None, Some(text)) => text
+                .parse()
+                .map_err(|error: String| anyhow::anyhow!("partition in the config: {error}"))?,
+            (None, None) => Partition::WHOLE,
+        };
         let clock: Arc<dyn Clock> = match &args.clock_file {
             Some(path) => Arc::new(FileClock::new(path)),
             None => Arc::new(SystemClock),
@@ -172,6 +181,7 @@ impl Settings {
                 replicas: args.stream_replicas.or(file.stream_replicas).unwrap_or(1),
                 ..StreamSettings::default()
             },
+            partition,
             storage,
             listen: args
                 .listen
@@ -331,7 +341,7 @@ async fn metrics(State(health): State<Health>) -> String {
 /// Follows `origins` from JetStream into `local`, each from its checkpoint there.
 async fn inboxes(
     jetstream: &async_nats::jetstream::Context,
-    settings: &StreamSettings,
+    settings: &Settings,
     local: &AnyEventStore,
     origins: impl Iterator<Item = Context>,
 ) -> Result<Vec<Inbox<AnyEventStore, JetStreamFeed>>> {
@@ -339,13 +349,18 @@ async fn inboxes(
     for origin in origins {
         // Stream sequences, not store positions: a checkpoint of its own name, so one left
         // by the in-process bus (or a bulk load) is never read as a stream sequence.
-        let consumer = format!("jetstream:{}", origin.as_str());
+        let consumer = settings
+            .partition
+            .checkpoint(&format!("jetstream:{}", origin.as_str()));
         let checkpoint = local.load_checkpoint(&consumer).await?;
         if checkpoint.commit != 0 {
             bail!("the checkpoint {consumer} is not a stream sequence: {checkpoint}");
         }
-        let feed = JetStreamFeed::start(jetstream, settings, origin, checkpoint).await?;
-        inboxes.push(Inbox::with_checkpoint(local.clone(), feed, consumer));
+        let feed = JetStreamFeed::start(jetstream, &settings.stream, origin, checkpoint).await?;
+        inboxes.push(
+            Inbox::with_checkpoint(local.clone(), feed, consumer)
+                .with_partition(settings.partition),
+        );
     }
     Ok(inboxes)
 }
@@ -429,14 +444,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             health
                 .stores
                 .push((context.as_str().to_owned(), store.clone()));
-            let relay = Relay::new(store.clone(), jetstream.clone(), *context);
+            let relay = Relay::new(store.clone(), jetstream.clone(), *context)
+                .with_partition(settings.partition);
             health.relays.push((*context, relay.status()));
             let stopped_relay = stopped.clone();
             tasks.push(vital.spawn("relay", async move {
                 relay.run(stop_signal(stopped_relay)).await;
             }));
             let others = Context::ALL.into_iter().filter(|o| o != context);
-            for inbox in inboxes(&jetstream, &settings.stream, &store, others).await? {
+            for inbox in inboxes(&jetstream, &settings, &store, others).await? {
                 let stopped = stopped.clone();
                 tasks.push(vital.spawn("inbox", async move {
                     inbox.run(stop_signal(stopped)).await;
@@ -460,14 +476,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let log = gongzhi_store::connect(&storage.store_url("projector")).await?;
         let views = ViewStore::open(&storage.views_url()).await?;
         health.stores.push(("projector".to_owned(), log.clone()));
-        for inbox in inboxes(&jetstream, &settings.stream, &log, Context::ALL.into_iter()).await? {
+        for inbox in inboxes(&jetstream, &settings, &log, Context::ALL.into_iter()).await? {
             let stopped = stopped.clone();
             tasks.push(vital.spawn("inbox", async move {
                 inbox.run(stop_signal(stopped)).await;
             }));
         }
         let offset = data.policy.calendar.offset();
-        let mut projector = Projector::new(log, views.clone(), offset);
+        let mut projector =
+            Projector::new(log, views.clone(), offset).with_partition(settings.partition);
         let mut applied = projector.applied().subscribe();
         let committed = projector.committed();
         {
@@ -505,7 +522,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             views.clone(),
             Arc::clone(&clock),
             Arc::clone(&policy),
-        );
+        )
+        .with_partition(settings.partition);
         let stopped_timers = stopped.clone();
         let timer_every = settings.timer_every;
         tasks.push(vital.spawn("timers", async move {
@@ -634,7 +652,9 @@ mod tests {
     async fn a_part_that_ends_early_stops_the_process_and_one_that_ends_at_shutdown_does_not() {
         let vital = Vital::new();
         let steady = vital.spawn("relay", std::future::pending());
-        let _ = vital.spawn("inbox", async { panic!("an inbox gave up") }).await;
+        let _ = vital
+            .spawn("inbox", async { panic!("an inbox gave up") })
+            .await;
         tokio::time::timeout(Duration::from_secs(5), vital.failure())
             .await
             .expect("a panicking part is noticed");
