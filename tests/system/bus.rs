@@ -13,7 +13,7 @@ use gongzhi_service::{
     BoxFuture, Clock, CommandError, CommandOutcome, Commands, ContextServices, Filing,
     HistoryEntry, Inbox, ManualClock, RequestMeta, SecretKey, Stores,
 };
-use gongzhi_store::{AnyEventStore, EventStore, Position, connect};
+use gongzhi_store::{AnyEventStore, EventStore, Partition, Position, connect};
 use gongzhi_test_support::NatsCluster;
 
 use crate::support::{Backend, china, cst, policy};
@@ -154,9 +154,15 @@ async fn relay_and_inbox_move_every_event_once_through_crashes() {
     // Assignment's replica follows intake through JetStream.
     let checkpoint = "inbox:intake";
     let after = stores.assignment.load_checkpoint(checkpoint).await.unwrap();
-    let feed = JetStreamFeed::start(&jetstream, &settings, Context::Intake, after)
-        .await
-        .unwrap();
+    let feed = JetStreamFeed::start(
+        &jetstream,
+        &settings,
+        Context::Intake,
+        Partition::WHOLE,
+        after,
+    )
+    .await
+    .unwrap();
     let inbox = Inbox::new(stores.assignment.clone(), feed);
     assert_eq!(inbox.consumer(), checkpoint);
     let appended = follow(&inbox, &stores.assignment, CONCERNS).await;
@@ -169,9 +175,15 @@ async fn relay_and_inbox_move_every_event_once_through_crashes() {
         .save_checkpoint(checkpoint, Position::START)
         .await
         .unwrap();
-    let replay = JetStreamFeed::start(&jetstream, &settings, Context::Intake, Position::START)
-        .await
-        .unwrap();
+    let replay = JetStreamFeed::start(
+        &jetstream,
+        &settings,
+        Context::Intake,
+        Partition::WHOLE,
+        Position::START,
+    )
+    .await
+    .unwrap();
     let inbox = Inbox::new(stores.assignment.clone(), replay);
     let started = Instant::now();
     let mut replayed = 0;

@@ -1,8 +1,9 @@
 //! A payload that does not decode stops the projector with its position and stream; it is
-//! never skipped, and nothing after it is applied.
+//! never skipped, and nothing after it is applied. Projectors sharing a view store never
+//! both apply a range, and projector shares add up to a whole rebuild.
 
 use chrono::Utc;
-use gongzhi_store::{AppendRequest, EventStore, Metadata, NewEvent, Position, connect};
+use gongzhi_store::{AppendRequest, EventStore, Metadata, NewEvent, Partition, Position, connect};
 use gongzhi_views::{ProjectionError, Projector, ViewStore};
 use uuid::Uuid;
 
@@ -158,4 +159,78 @@ async fn two_projectors_never_both_apply_a_range_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_projectors_never_both_apply_a_range_on_postgres() {
     two_projectors_on_one_view_store_never_both_apply_a_range(Backend::postgres()).await;
+}
+
+/// Two projector shares on one view store split the cases, start where a whole projector
+/// left off, and together write what a whole rebuild writes.
+async fn projector_shares_add_up_to_a_whole_rebuild(backend: Backend) {
+    let store = connect(&backend.url("events")).await.unwrap();
+    let views = ViewStore::open(&backend.url("views")).await.unwrap();
+    let data = gongzhi_service::DataFiles::shipped().unwrap();
+    let load = async |seed: u64| {
+        let plan = gongzhi_service::history::HistoryPlan::for_directory(
+            &data.directory,
+            40,
+            10,
+            Utc::now(),
+            seed,
+        );
+        let history = gongzhi_service::history::generate(&plan, &data.policy);
+        gongzhi_service::history::load(&store, &history, 100, |_| {})
+            .await
+            .unwrap();
+    };
+    load(5).await;
+    let mut whole = Projector::new(store.clone(), views.clone(), china());
+    whole.catch_up().await.unwrap();
+    let left_at = views.checkpoint("views").await.unwrap();
+
+    load(6).await;
+    let share = |index| {
+        Projector::new(store.clone(), views.clone(), china())
+            .with_batch_size(25)
+            .with_partition(Partition::new(index, 2).unwrap())
+    };
+    let (mut first, mut second) = (share(0), share(1));
+    let (a, b) = tokio::join!(first.catch_up(), second.catch_up());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let all = store.read_all(Position::START, 100_000).await.unwrap();
+    let added = all.iter().filter(|e| e.position > left_at).count() as u64;
+    assert!(added > 0);
+    assert_eq!(
+        (a, b),
+        (added, added),
+        "each share reads on from where the whole one stopped"
+    );
+    for share in ["views@0/2", "views@1/2"] {
+        assert_eq!(
+            views.checkpoint(share).await.unwrap(),
+            all.last().unwrap().position
+        );
+    }
+
+    let refused = first.rebuild(|_| {}).await.unwrap_err();
+    assert!(
+        matches!(refused, ProjectionError::PartialRebuild { .. }),
+        "{refused:?}"
+    );
+    let rebuilt = ViewStore::open(&backend.url("rebuilt")).await.unwrap();
+    Projector::new(store, rebuilt.clone(), china())
+        .rebuild(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuilt.contents().await.unwrap(),
+        views.contents().await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projector_shares_add_up_to_a_whole_rebuild_on_sqlite() {
+    projector_shares_add_up_to_a_whole_rebuild(Backend::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projector_shares_add_up_to_a_whole_rebuild_on_postgres() {
+    projector_shares_add_up_to_a_whole_rebuild(Backend::postgres()).await;
 }

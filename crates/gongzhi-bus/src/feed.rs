@@ -16,7 +16,7 @@ use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull::Order
 use futures_util::StreamExt;
 use gongzhi_domain::Context;
 use gongzhi_service::Feed;
-use gongzhi_store::{Position, StoreError, StoredEvent};
+use gongzhi_store::{Partition, Position, StoreError, StoredEvent};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -48,11 +48,14 @@ impl Drop for JetStreamFeed {
 }
 
 impl JetStreamFeed {
-    /// Follows `origin`'s events after `after` (the inbox's checkpoint in its store).
+    /// Follows `origin`'s events of the cases in `partition` after `after` (the inbox's
+    /// checkpoint in its store). Other shares' events are dropped on arrival, so the
+    /// inbox's look-ahead counts only its own share, which one relay copy publishes.
     pub async fn start(
         jetstream: &jetstream::Context,
         settings: &StreamSettings,
         origin: Context,
+        partition: Partition,
         after: Position,
     ) -> Result<Self, BusError> {
         let stream = jetstream.get_stream(&settings.name).await?;
@@ -66,7 +69,13 @@ impl JetStreamFeed {
             ..Buffer::default()
         }));
         let (wake_tx, wake) = watch::channel(0u64);
-        let task = tokio::spawn(follow(stream, first, origin, Arc::clone(&buffer), wake_tx));
+        let task = tokio::spawn(follow(
+            stream,
+            first,
+            (origin, partition),
+            Arc::clone(&buffer),
+            wake_tx,
+        ));
         Ok(Self {
             origin,
             buffer,
@@ -89,7 +98,7 @@ fn ordered_from(origin: Context, start_sequence: u64) -> OrderedConfig {
 async fn follow(
     stream: jetstream::stream::Stream,
     first: jetstream::consumer::Consumer<OrderedConfig>,
-    origin: Context,
+    (origin, partition): (Context, Partition),
     buffer: Arc<Mutex<Buffer>>,
     wake: watch::Sender<u64>,
 ) {
@@ -141,6 +150,11 @@ async fn follow(
                     return;
                 }
             };
+            if !partition.contains(event.stream_id) {
+                let mut held = buffer.lock().unwrap_or_else(|e| e.into_inner());
+                held.last = held.last.max(sequence);
+                continue;
+            }
             loop {
                 let held = {
                     let mut held = buffer.lock().unwrap_or_else(|e| e.into_inner());

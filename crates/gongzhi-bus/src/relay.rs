@@ -162,7 +162,10 @@ impl<S: EventStore> Relay<S> {
     /// Publishes the next batch of own events and moves the checkpoint past it.
     pub async fn step(&self) -> Result<Relayed, BusError> {
         let checkpoint = self.partition.checkpoint(RELAY_CHECKPOINT);
-        let after = self.store.load_checkpoint(&checkpoint).await?;
+        let mut after = self.store.load_checkpoint(&checkpoint).await?;
+        if after == Position::START && !self.partition.is_whole() {
+            after = self.store.load_checkpoint(RELAY_CHECKPOINT).await?;
+        }
         // The store also holds copies of the other contexts' events; they have a relay of
         // their own.
         let (decided, through) = self

@@ -35,8 +35,10 @@ impl Partition {
         stream.as_u128() % u128::from(self.count) == u128::from(self.index)
     }
 
-    /// A reader's checkpoint name for this share: `name` itself for the whole, so that a
-    /// deployment going from one copy to several starts the first share where it was.
+    /// A reader's checkpoint name for this share: `name@i/n`, or `name` itself for the
+    /// whole. A share without a checkpoint of its own starts from the whole one's, which
+    /// covers every case: a deployment going from one copy to several goes on from where
+    /// it was rather than from the beginning.
     pub fn checkpoint(self, name: &str) -> String {
         if self.is_whole() {
             name.to_owned()

@@ -132,7 +132,16 @@ impl<S: EventStore> Projector<S> {
         match self.position {
             Some(position) => Ok(position),
             None => {
-                let stored = self.views.checkpoint(&self.checkpoint()).await?;
+                let mut stored = self.views.checkpoint(&self.checkpoint()).await?;
+                if stored == Position::START && !self.partition.is_whole() {
+                    let whole = self.views.checkpoint(&self.consumer).await?;
+                    if whole != Position::START {
+                        stored = self
+                            .views
+                            .start_checkpoint(&self.checkpoint(), whole)
+                            .await?;
+                    }
+                }
                 self.committed
                     .send_if_modified(|at| std::mem::replace(at, stored) != stored);
                 Ok(stored)

@@ -512,6 +512,24 @@ impl ViewStore {
         }))
     }
 
+    /// Starts `consumer`'s checkpoint at `position` unless it has one; returns where it is.
+    pub async fn start_checkpoint(
+        &self,
+        consumer: &str,
+        position: Position,
+    ) -> Result<Position, ProjectionError> {
+        in_transaction!(self, tx => {
+            sqlx::query(INSERT_CHECKPOINT)
+                .bind(consumer)
+                .bind(position.commit)
+                .bind(position.sequence)
+                .bind(chrono::Utc::now().timestamp_micros())
+                .execute(&mut *tx)
+                .await?;
+        });
+        self.checkpoint(consumer).await
+    }
+
     /// Empties every view and every projector checkpoint of this view store, in one
     /// transaction: views fed by several event stores are rebuilt from all of them.
     pub async fn reset(&self) -> Result<(), ProjectionError> {

@@ -249,6 +249,16 @@ impl Vital {
     }
 }
 
+/// Marks the process as stopping however `serve` returns, so that parts dropped after a
+/// failed start are not reported as failures of their own.
+struct StoppingOnReturn(Arc<AtomicBool>);
+
+impl Drop for StoppingOnReturn {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Dropped when its part ends, returns or unwinds.
 struct Ended {
     name: &'static str,
@@ -349,14 +359,23 @@ async fn inboxes(
     for origin in origins {
         // Stream sequences, not store positions: a checkpoint of its own name, so one left
         // by the in-process bus (or a bulk load) is never read as a stream sequence.
-        let consumer = settings
-            .partition
-            .checkpoint(&format!("jetstream:{}", origin.as_str()));
-        let checkpoint = local.load_checkpoint(&consumer).await?;
+        let whole = format!("jetstream:{}", origin.as_str());
+        let consumer = settings.partition.checkpoint(&whole);
+        let mut checkpoint = local.load_checkpoint(&consumer).await?;
+        if checkpoint == Position::START {
+            checkpoint = local.load_checkpoint(&whole).await?;
+        }
         if checkpoint.commit != 0 {
             bail!("the checkpoint {consumer} is not a stream sequence: {checkpoint}");
         }
-        let feed = JetStreamFeed::start(jetstream, &settings.stream, origin, checkpoint).await?;
+        let feed = JetStreamFeed::start(
+            jetstream,
+            &settings.stream,
+            origin,
+            settings.partition,
+            checkpoint,
+        )
+        .await?;
         inboxes.push(
             Inbox::with_checkpoint(local.clone(), feed, consumer)
                 .with_partition(settings.partition),
@@ -403,6 +422,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let vital = Vital::new();
+    let _stopping_on_return = StoppingOnReturn(Arc::clone(&vital.stopping));
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let stop_commands = watch::Sender::new(false);
     let mut command_service = None;
