@@ -27,7 +27,7 @@ pub struct LoadArgs {
     /// A running server; without it, `gongzhi dev` is started here.
     pub url: Option<String>,
     /// Callers for the saturation run.
-    pub concurrency: usize,
+    pub concurrency: Vec<usize>,
     /// Concerns per second for the fixed-rate run.
     pub rate: u64,
     /// Seconds per run.
@@ -437,18 +437,18 @@ pub async fn run(args: &LoadArgs) -> Result<()> {
     }
     print_stats_latency(&base, &token, "before the load").await?;
     let before_saturation = lag_buckets(&base).await?;
-    let (throughput, saturated, failed) =
-        saturate(&base, &token, args.concurrency, args.seconds).await;
-    println!(
-        "saturation, {} callers, {} s: {:.0} concerns/s; latency p50 {}  p99 {}  max {}; {} failed",
-        args.concurrency,
-        args.seconds,
-        throughput,
-        ms(saturated.p50),
-        ms(saturated.p99),
-        ms(saturated.max),
-        failed
-    );
+    let mut throughput: f64 = 0.0;
+    for &callers in &args.concurrency {
+        let (reached, saturated, failed) = saturate(&base, &token, callers, args.seconds).await;
+        println!(
+            "saturation, {callers} callers, {} s: {reached:.0} concerns/s; latency p50 {}  p99 {}  max {}; {failed} failed",
+            args.seconds,
+            ms(saturated.p50),
+            ms(saturated.p99),
+            ms(saturated.max),
+        );
+        throughput = throughput.max(reached);
+    }
     let after_saturation = lag_buckets(&base).await?;
     let (lag50, lag99, lag_count) = lag_between(&before_saturation, &after_saturation);
     println!(
@@ -481,19 +481,25 @@ pub async fn run(args: &LoadArgs) -> Result<()> {
         let raw_dir = dir.path().join("raw");
         std::fs::create_dir_all(&raw_dir)?;
         let raw = start_server(&raw_dir, true).await?;
-        let (raw_throughput, raw_saturated, _) =
-            saturate(&raw.base, "raw", args.concurrency, args.seconds).await;
+        let mut raw_throughput: f64 = 0.0;
+        let mut raw_p99 = 0.0;
+        for &callers in &args.concurrency {
+            let (reached, saturated, _) = saturate(&raw.base, "raw", callers, args.seconds).await;
+            if reached > raw_throughput {
+                (raw_throughput, raw_p99) = (reached, saturated.p99);
+            }
+        }
         let (raw_steady, _) = at_rate(&raw.base, "raw", args.rate, args.seconds).await;
         println!(
             "raw engine (axum + one SQLite FULL insert per request), same run: {:.0} concerns/s at saturation \
              (p99 {}); at {}/s p99 {}",
             raw_throughput,
-            ms(raw_saturated.p99),
+            ms(raw_p99),
             args.rate,
             ms(raw_steady.p99)
         );
         println!(
-            "gongzhi dev at saturation = {:.0}% of the raw engine",
+            "gongzhi dev at saturation (its best run) = {:.0}% of the raw engine",
             100.0 * throughput / raw_throughput
         );
     }

@@ -31,9 +31,10 @@ struct Args {
     /// Load run: a running server to file against (default: start `gongzhi dev` here).
     #[arg(long)]
     url: Option<String>,
-    /// Load run: callers at saturation.
-    #[arg(long, default_value_t = 64)]
-    concurrency: usize,
+    /// Load run: callers at saturation, one run per number; the best is the saturation
+    /// figure (a pipeline of several hops needs more callers in flight to be saturated).
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 192])]
+    concurrency: Vec<usize>,
     /// Load run: concerns per second for the fixed-rate run.
     #[arg(long, default_value_t = 500)]
     rate: u64,
@@ -84,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let load = load::LoadArgs {
         url: args.url.clone(),
-        concurrency: args.concurrency,
+        concurrency: args.concurrency.clone(),
         rate: args.rate,
         seconds: args.seconds,
         history_cases: args.history_cases,
