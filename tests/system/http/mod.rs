@@ -36,6 +36,7 @@ pub struct Server {
     topology: Option<Topology>,
     /// The event stores: intake, assignment, resolution and the projector's log.
     stores: Vec<String>,
+    views: String,
 }
 
 /// What a test may change about the node.
@@ -132,6 +133,7 @@ impl Server {
             urls.resolution.clone(),
             urls.log.clone(),
         ];
+        let views = config.views_url.clone();
         let node = embedded::start(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -147,6 +149,7 @@ impl Server {
             task: Some(task),
             topology: None,
             stores,
+            views,
         }
     }
 
@@ -175,6 +178,7 @@ impl Server {
             .to_vec();
         Self {
             stores,
+            views: format!("{postgres}?schema=gongzhi_views"),
             base: topology.gateway_url(),
             client: reqwest::Client::new(),
             clock,
@@ -187,6 +191,44 @@ impl Server {
     /// The distributed topology, when the server is one.
     pub fn topology(&self) -> Option<&Topology> {
         self.topology.as_ref()
+    }
+
+    /// The projector's event store and the views, as URLs.
+    pub fn projector_urls(&self) -> (&str, &str) {
+        (&self.stores[3], &self.views)
+    }
+
+    /// Stops every gongzhi process cleanly (the embedded node, or each service of the
+    /// topology; NATS and PostgreSQL stay up), runs `while_down`, and starts them again
+    /// on the same data.
+    pub async fn restart(
+        self,
+        data_dir: &Path,
+        options: &Options,
+        while_down: impl FnOnce(&ManualClock),
+    ) -> Self {
+        let Some(topology) = &self.topology else {
+            let clock = Arc::clone(&self.clock);
+            self.stop().await;
+            while_down(&clock);
+            return Self::start_with(data_dir, clock, options).await;
+        };
+        let services: Vec<String> = topology
+            .value("NAMES")
+            .split_whitespace()
+            .filter(|name| !name.starts_with("nats") && *name != "postgres")
+            .map(str::to_owned)
+            .collect();
+        tokio::task::block_in_place(|| {
+            for name in &services {
+                topology.ctl(&["stop", name]);
+            }
+            while_down(&self.clock);
+            for name in &services {
+                topology.ctl(&["start", name]);
+            }
+        });
+        self
     }
 
     /// The events in all four stores, once they have settled (every store holds the same

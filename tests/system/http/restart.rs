@@ -8,14 +8,30 @@ use gongzhi_store::connect;
 use gongzhi_views::{Projector, ViewStore};
 use serde_json::json;
 
-use super::{Server, concern, id};
+use super::{Options, Server, concern, id};
 use crate::support::cst;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deadline_that_passes_while_the_server_is_down_is_recorded_once_after_restart() {
+    a_deadline_passes_while_down_with(&Options::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_that_passes_while_the_services_are_down_is_recorded_once_distributed() {
+    a_deadline_passes_while_down_with(&distributed()).await;
+}
+
+fn distributed() -> Options {
+    Options {
+        distributed: true,
+        ..Options::default()
+    }
+}
+
+async fn a_deadline_passes_while_down_with(options: &Options) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start(dir.path(), clock.clone()).await;
+    let server = Server::start_with(dir.path(), clock, options).await;
     let council = server.login("council").await;
     let case = id(&server.file(None, concern("shilong", "电梯困人")).await);
     server
@@ -37,13 +53,13 @@ async fn a_deadline_that_passes_while_the_server_is_down_is_recorded_once_after_
     let summary = server.case(&council, &case).await;
     assert_eq!(summary["overdue"], false);
     // A later concern, still waiting for triage.
-    clock.set(cst(11, 23, 9, 30));
+    server.clock.set(cst(11, 23, 9, 30));
     let later = id(&server.file(None, concern("shilong", "楼道灯坏")).await);
-    server.stop().await;
 
     // Urgent: contact within 2 hours, resolve within a day. The server is down for two days.
-    clock.set(cst(11, 25, 9, 0));
-    let server = Server::start(dir.path(), clock.clone()).await;
+    let server = server
+        .restart(dir.path(), options, |clock| clock.set(cst(11, 25, 9, 0)))
+        .await;
     let council = server.login("council").await;
     let summary = server
         .eventually(&council, &case, |s| s["overdue"] == true)
@@ -80,9 +96,18 @@ async fn a_deadline_that_passes_while_the_server_is_down_is_recorded_once_after_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resolved_case_closes_itself_when_the_feedback_window_passes() {
+    a_resolved_case_closes_itself_with(&Options::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolved_case_closes_itself_when_the_feedback_window_passes_distributed() {
+    a_resolved_case_closes_itself_with(&distributed()).await;
+}
+
+async fn a_resolved_case_closes_itself_with(options: &Options) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 2, 9, 0)));
-    let server = Server::start(dir.path(), clock.clone()).await;
+    let server = Server::start_with(dir.path(), clock, options).await;
     let council = server.login("council").await;
     let handler = server.login("handler").await;
     let case = id(&server
@@ -116,14 +141,14 @@ async fn a_resolved_case_closes_itself_when_the_feedback_window_passes() {
             json!({"outcome": "resolved", "summary": "已清运"}),
         )
         .await;
-    clock.set(cst(11, 8, 9, 0));
+    server.clock.set(cst(11, 8, 9, 0));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(
         server.case(&council, &case).await["status"],
         "resolved",
         "6 days: still open for rating"
     );
-    clock.set(cst(11, 9, 9, 30));
+    server.clock.set(cst(11, 9, 9, 30));
     let closed = server
         .eventually(&council, &case, |s| s["status"] == "closed")
         .await;
@@ -133,9 +158,18 @@ async fn a_resolved_case_closes_itself_when_the_feedback_window_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_the_views_equal_a_rebuild_from_the_log() {
+    after_a_restart_the_views_equal_a_rebuild_with(&Options::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_views_equal_a_rebuild_from_the_log_distributed() {
+    after_a_restart_the_views_equal_a_rebuild_with(&distributed()).await;
+}
+
+async fn after_a_restart_the_views_equal_a_rebuild_with(options: &Options) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
-    let server = Server::start(dir.path(), clock.clone()).await;
+    let server = Server::start_with(dir.path(), clock, options).await;
     let council = server.login("council").await;
     let handler = server.login("handler").await;
     let mut cases = Vec::new();
@@ -164,34 +198,25 @@ async fn after_a_restart_the_views_equal_a_rebuild_from_the_log() {
         }
         cases.push(case);
     }
-    server.stop().await;
-    let server = Server::start(dir.path(), clock).await;
+    let server = server.restart(dir.path(), options, |_| {}).await;
     let council = server.login("council").await;
     let (_, list) = server
         .get("/api/v1/cases?per_page=100", Some(&council))
         .await;
     assert_eq!(list["total"], 12);
-    server.stop().await;
 
     let data = DataFiles::shipped().unwrap();
-    let events = connect(&format!(
-        "sqlite://{}",
-        dir.path().join("projector.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    let live = ViewStore::open(&format!(
-        "sqlite://{}",
-        dir.path().join("views.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    let rebuilt = ViewStore::open(&format!(
-        "sqlite://{}",
-        dir.path().join("rebuilt.sqlite").display()
-    ))
-    .await
-    .unwrap();
+    let (log, views) = server.projector_urls();
+    let events = connect(log).await.unwrap();
+    let live = ViewStore::open(views).await.unwrap();
+    let rebuilt_url = match server.topology() {
+        Some(topology) => format!(
+            "{}?schema=gongzhi_views_rebuilt",
+            topology.value("POSTGRES_URL")
+        ),
+        None => format!("sqlite://{}", dir.path().join("rebuilt.sqlite").display()),
+    };
+    let rebuilt = ViewStore::open(&rebuilt_url).await.unwrap();
     Projector::new(events, rebuilt.clone(), data.policy.calendar.offset())
         .rebuild(|_| {})
         .await
@@ -200,4 +225,5 @@ async fn after_a_restart_the_views_equal_a_rebuild_from_the_log() {
         live.contents().await.unwrap(),
         rebuilt.contents().await.unwrap()
     );
+    server.stop().await;
 }
