@@ -37,6 +37,15 @@ fn file(filing: &Filing, n: usize) -> Command {
     })))
 }
 
+async fn stores(backend: &Backend) -> Stores<AnyEventStore> {
+    Stores {
+        intake: connect(&backend.url("intake")).await.unwrap(),
+        assignment: connect(&backend.url("assignment")).await.unwrap(),
+        resolution: connect(&backend.url("resolution")).await.unwrap(),
+        log: connect(&backend.url("log")).await.unwrap(),
+    }
+}
+
 async fn messages(jetstream: &async_nats::jetstream::Context, settings: &StreamSettings) -> u64 {
     let mut stream = jetstream.get_stream(&settings.name).await.unwrap();
     stream.info().await.unwrap().state.messages
@@ -101,12 +110,7 @@ async fn relay_and_inbox_move_every_event_once_through_crashes() {
     };
     let jetstream = gongzhi_bus::connect(&nats.urls(), &settings).await.unwrap();
     let backend = Backend::sqlite();
-    let stores = Stores {
-        intake: connect(&backend.url("intake")).await.unwrap(),
-        assignment: connect(&backend.url("assignment")).await.unwrap(),
-        resolution: connect(&backend.url("resolution")).await.unwrap(),
-        log: connect(&backend.url("log")).await.unwrap(),
-    };
+    let stores = stores(&backend).await;
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
     let services = ContextServices::new(&stores, policy(), clock.clone());
     let operator = Actor::staff("hotline", Role::Operator, None);
@@ -233,12 +237,7 @@ async fn a_stopping_command_service_answers_what_it_took_and_takes_no_more() {
     let nats = NatsCluster::start(1).unwrap();
     let client = gongzhi_bus::connect_client(&nats.urls()).await.unwrap();
     let backend = Backend::sqlite();
-    let stores = Stores {
-        intake: connect(&backend.url("intake")).await.unwrap(),
-        assignment: connect(&backend.url("assignment")).await.unwrap(),
-        resolution: connect(&backend.url("resolution")).await.unwrap(),
-        log: connect(&backend.url("log")).await.unwrap(),
-    };
+    let stores = stores(&backend).await;
     let clock = Arc::new(ManualClock::new(cst(11, 23, 9, 0)));
     let services = Slow(ContextServices::new(&stores, policy(), clock.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

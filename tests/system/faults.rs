@@ -3,7 +3,9 @@
 //! both apply a range, and projector shares add up to a whole rebuild.
 
 use chrono::Utc;
-use gongzhi_store::{AppendRequest, EventStore, Metadata, NewEvent, Partition, Position, connect};
+use gongzhi_store::{
+    AnyEventStore, AppendRequest, EventStore, Metadata, NewEvent, Partition, Position, connect,
+};
 use gongzhi_views::{ProjectionError, Projector, ViewStore};
 use uuid::Uuid;
 
@@ -140,15 +142,7 @@ async fn two_projectors_on_one_view_store_never_both_apply_a_range(backend: Back
         .map(|(_, c)| c.filed)
         .sum();
     assert_eq!(filed as usize, views.all_summaries().await.unwrap().len());
-    let rebuilt = ViewStore::open(&backend.url("rebuilt")).await.unwrap();
-    Projector::new(store, rebuilt.clone(), china())
-        .rebuild(|_| {})
-        .await
-        .unwrap();
-    assert_eq!(
-        rebuilt.contents().await.unwrap(),
-        views.contents().await.unwrap()
-    );
+    assert_views_equal_a_rebuild(&backend, store, &views).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,6 +153,19 @@ async fn two_projectors_never_both_apply_a_range_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_projectors_never_both_apply_a_range_on_postgres() {
     two_projectors_on_one_view_store_never_both_apply_a_range(Backend::postgres()).await;
+}
+
+/// Rebuilds the views from `store` beside `views`, and compares.
+async fn assert_views_equal_a_rebuild(backend: &Backend, store: AnyEventStore, views: &ViewStore) {
+    let rebuilt = ViewStore::open(&backend.url("rebuilt")).await.unwrap();
+    Projector::new(store, rebuilt.clone(), china())
+        .rebuild(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuilt.contents().await.unwrap(),
+        views.contents().await.unwrap()
+    );
 }
 
 /// Two projector shares on one view store split the cases, start where a whole projector
@@ -214,15 +221,7 @@ async fn projector_shares_add_up_to_a_whole_rebuild(backend: Backend) {
         matches!(refused, ProjectionError::PartialRebuild { .. }),
         "{refused:?}"
     );
-    let rebuilt = ViewStore::open(&backend.url("rebuilt")).await.unwrap();
-    Projector::new(store, rebuilt.clone(), china())
-        .rebuild(|_| {})
-        .await
-        .unwrap();
-    assert_eq!(
-        rebuilt.contents().await.unwrap(),
-        views.contents().await.unwrap()
-    );
+    assert_views_equal_a_rebuild(&backend, store, &views).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

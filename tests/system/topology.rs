@@ -45,16 +45,11 @@ impl Topology {
             env,
             values: HashMap::new(),
         };
-        // The ports are chosen from a free one up; another test may take one of them
-        // meanwhile, so a failed start is tried again elsewhere.
+        // The ports are checked before use, outside the range of client ports; a failed
+        // start is still tried again elsewhere.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            let port_base = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-                .clamp(20_000, 50_000);
+            let port_base = gongzhi_test_support::port_base(200);
             let (dir_arg, binary_arg, port_arg) = (
                 dir.display().to_string(),
                 binary.display().to_string(),

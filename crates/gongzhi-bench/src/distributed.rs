@@ -40,10 +40,7 @@ impl Drop for Topology {
 
 fn up(dir: &Path) -> Result<(Topology, String)> {
     let scripts = scripts()?;
-    let port_base = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port()
-        .clamp(20_000, 50_000);
+    let port_base = gongzhi_test_support::port_base(200);
     let output = Command::new(scripts.join("up"))
         .arg("--dir")
         .arg(dir)

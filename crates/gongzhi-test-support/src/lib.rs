@@ -3,7 +3,9 @@
 //! everything on `Drop`. Tests that need them start one instead of skipping.
 
 mod nats;
+mod ports;
 mod postgres;
 
 pub use nats::NatsCluster;
+pub use ports::port_base;
 pub use postgres::{PgCluster, PgSettings};
