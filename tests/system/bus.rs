@@ -11,12 +11,12 @@ use gongzhi_domain::{
 };
 use gongzhi_service::{
     BoxFuture, Clock, CommandError, CommandOutcome, Commands, ContextServices, Filing,
-    HistoryEntry, Inbox, ManualClock, RequestMeta, SecretKey, Stores,
+    HistoryEntry, Inbox, ManualClock, RequestMeta, SecretKey,
 };
-use gongzhi_store::{AnyEventStore, EventStore, Partition, Position, connect};
+use gongzhi_store::{AnyEventStore, EventStore, Partition, Position};
 use gongzhi_test_support::NatsCluster;
 
-use crate::support::{Backend, china, cst, policy};
+use crate::support::{Backend, china, cst, policy, stores};
 
 const CONCERNS: usize = 120;
 
@@ -35,15 +35,6 @@ fn file(filing: &Filing, n: usize) -> Command {
         anonymous: true,
         confidential: false,
     })))
-}
-
-async fn stores(backend: &Backend) -> Stores<AnyEventStore> {
-    Stores {
-        intake: connect(&backend.url("intake")).await.unwrap(),
-        assignment: connect(&backend.url("assignment")).await.unwrap(),
-        resolution: connect(&backend.url("resolution")).await.unwrap(),
-        log: connect(&backend.url("log")).await.unwrap(),
-    }
 }
 
 async fn messages(jetstream: &async_nats::jetstream::Context, settings: &StreamSettings) -> u64 {

@@ -10,21 +10,11 @@ use gongzhi_domain::{
 };
 use gongzhi_service::{
     Clock, Commands, ContextServices, Feed, Filing, Inbox, ManualClock, RequestMeta, SecretKey,
-    Stores,
 };
-use gongzhi_store::{AnyEventStore, EventStore, Position, StoreError, StoredEvent, connect};
+use gongzhi_store::{EventStore, Position, StoreError, StoredEvent};
 use tokio::sync::watch;
 
-use crate::support::{Backend, china, cst, policy};
-
-async fn stores(backend: &Backend) -> Stores<AnyEventStore> {
-    Stores {
-        intake: connect(&backend.url("intake")).await.unwrap(),
-        assignment: connect(&backend.url("assignment")).await.unwrap(),
-        resolution: connect(&backend.url("resolution")).await.unwrap(),
-        log: connect(&backend.url("log")).await.unwrap(),
-    }
-}
+use crate::support::{Backend, china, cst, policy, stores};
 
 fn file(filing: &Filing) -> Command {
     Command::Intake(IntakeCommand::FileConcern(Box::new(FileConcern {

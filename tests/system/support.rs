@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use gongzhi_domain::{Calendar, SlaPolicy};
-use gongzhi_service::Policy;
+use gongzhi_service::{Policy, Stores};
+use gongzhi_store::{AnyEventStore, connect};
 use gongzhi_test_support::PgCluster;
 
 /// Keeps a backend alive for a test and names its databases.
@@ -32,6 +33,16 @@ impl Backend {
             ),
             Self::Postgres(cluster) => format!("{}?schema={name}", cluster.url()),
         }
+    }
+}
+
+/// The three contexts' stores and the projector's log, each its own database of `backend`.
+pub async fn stores(backend: &Backend) -> Stores<AnyEventStore> {
+    Stores {
+        intake: connect(&backend.url("intake")).await.unwrap(),
+        assignment: connect(&backend.url("assignment")).await.unwrap(),
+        resolution: connect(&backend.url("resolution")).await.unwrap(),
+        log: connect(&backend.url("log")).await.unwrap(),
     }
 }
 
