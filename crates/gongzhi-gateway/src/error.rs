@@ -136,27 +136,7 @@ impl IntoResponse for ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
-        let message = error.to_string();
-        match error {
-            DomainError::Invalid { field, problem } => Self::Invalid {
-                field: field.to_owned(),
-                problem,
-            },
-            DomainError::WrongState { .. } => Self::Conflict {
-                code: "wrong_state",
-                message,
-            },
-            DomainError::NotFiled => Self::NotFound(message),
-            DomainError::AlreadyFiled => Self::Conflict {
-                code: "already_filed",
-                message,
-            },
-            DomainError::NotPermitted { .. } => Self::Forbidden(message),
-            DomainError::Rule(_) => Self::Unprocessable {
-                code: "rule",
-                message,
-            },
-        }
+        CommandError::Domain(error).into()
     }
 }
 
@@ -168,27 +148,16 @@ impl ApiError {
     }
 }
 
+/// A command error answers as the refusal a service in another process would send for
+/// it, so both deployments answer alike; only a local internal failure keeps its whole
+/// cause, for the log.
 impl From<CommandError> for ApiError {
     fn from(error: CommandError) -> Self {
-        let message = error.to_string();
-        match error {
-            CommandError::Domain(domain) => domain.into(),
-            CommandError::VersionConflict { .. } => Self::Conflict {
-                code: "version_conflict",
-                message,
-            },
-            CommandError::IdempotencyKeyReused { .. } => Self::Unprocessable {
-                code: "idempotency_key_reused",
-                message,
-            },
-            CommandError::SecretMismatch => Self::Forbidden(message),
-            CommandError::NotFound(_) => Self::NotFound(message),
-            CommandError::Unavailable(_) => Self::Unavailable(message),
-            CommandError::Remote(refusal) => refusal.into(),
-            CommandError::Decode { .. }
-            | CommandError::Store(_)
-            | CommandError::Misrouted { .. } => Self::Internal(error_chain(&error)),
+        let refusal = Refusal::from(&error);
+        if refusal.kind == RefusalKind::Internal && !matches!(error, CommandError::Remote(_)) {
+            return Self::Internal(error_chain(&error));
         }
+        refusal.into()
     }
 }
 
