@@ -85,6 +85,40 @@ struct WireHistoryEntry {
     sequence: i64,
 }
 
+impl From<HistoryEntry> for WireHistoryEntry {
+    fn from(e: HistoryEntry) -> Self {
+        Self {
+            position: e.position,
+            context: e.context,
+            event_type: e.event_type,
+            at: e.at,
+            actor: e.actor,
+            data: e.data,
+            schema_version: e.schema_version,
+            commit: e.sort_key.commit,
+            sequence: e.sort_key.sequence,
+        }
+    }
+}
+
+impl From<WireHistoryEntry> for HistoryEntry {
+    fn from(e: WireHistoryEntry) -> Self {
+        Self {
+            position: e.position,
+            context: e.context,
+            event_type: e.event_type,
+            at: e.at,
+            actor: e.actor,
+            data: e.data,
+            schema_version: e.schema_version,
+            sort_key: Position {
+                commit: e.commit,
+                sequence: e.sequence,
+            },
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Reply<T> {
@@ -190,17 +224,7 @@ async fn answer_history(commands: &dyn Commands, payload: &[u8]) -> bytes::Bytes
         Ok(entries) => encode(&Reply::Ok(
             entries
                 .into_iter()
-                .map(|e| WireHistoryEntry {
-                    position: e.position,
-                    context: e.context,
-                    event_type: e.event_type,
-                    at: e.at,
-                    actor: e.actor,
-                    data: e.data,
-                    schema_version: e.schema_version,
-                    commit: e.sort_key.commit,
-                    sequence: e.sort_key.sequence,
-                })
+                .map(WireHistoryEntry::from)
                 .collect::<Vec<_>>(),
         )),
         Err(error) => encode::<Vec<WireHistoryEntry>>(&Reply::Refused(Refusal::from(&error))),
@@ -390,22 +414,7 @@ impl Commands for NatsCommands {
                 .map_err(|e| CommandError::Unavailable(format!("encoding a request: {e}")))?;
             let entries: Vec<WireHistoryEntry> =
                 self.request(format!("{GROUP}.{HISTORY}"), payload).await?;
-            Ok(entries
-                .into_iter()
-                .map(|e| HistoryEntry {
-                    position: e.position,
-                    context: e.context,
-                    event_type: e.event_type,
-                    at: e.at,
-                    actor: e.actor,
-                    data: e.data,
-                    schema_version: e.schema_version,
-                    sort_key: Position {
-                        commit: e.commit,
-                        sequence: e.sequence,
-                    },
-                })
-                .collect())
+            Ok(entries.into_iter().map(HistoryEntry::from).collect())
         })
     }
 }
