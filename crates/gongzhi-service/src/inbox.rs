@@ -24,8 +24,7 @@ use std::time::Duration;
 
 use gongzhi_domain::Context;
 use gongzhi_store::{
-    AppendError, AppendRequest, EventStore, Metadata, NewEvent, Partition, Position, StoreError,
-    StoredEvent,
+    AppendError, AppendRequest, EventStore, Metadata, NewEvent, Position, StoreError, StoredEvent,
 };
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -103,8 +102,6 @@ pub struct Inbox<S: EventStore, F: Feed> {
     batch: usize,
     /// Events read per step: the batch, growing while the first event waits.
     window: AtomicUsize,
-    /// The cases this copy appends; copies of a service split them.
-    partition: Partition,
 }
 
 impl<S: EventStore, F: Feed> Inbox<S, F> {
@@ -117,14 +114,7 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
             consumer,
             batch: BATCH,
             window: AtomicUsize::new(BATCH),
-            partition: Partition::WHOLE,
         }
-    }
-
-    /// Appends only the cases of `partition` (the caller names the checkpoint to match).
-    pub fn with_partition(mut self, partition: Partition) -> Self {
-        self.partition = partition;
-        self
     }
 
     /// An inbox keeping its checkpoint under `consumer`.
@@ -148,8 +138,7 @@ impl<S: EventStore, F: Feed> Inbox<S, F> {
         let Some(last) = read.last().map(|e| e.position) else {
             return Ok(Delivered::default());
         };
-        let mine =
-            |e: &StoredEvent| e.context == origin.as_str() && self.partition.contains(e.stream_id);
+        let mine = |e: &StoredEvent| e.context == origin.as_str();
         let own: Vec<&StoredEvent> = read.iter().filter(|e| mine(e)).collect();
         let mut ids: Vec<Uuid> = own.iter().map(|e| e.stream_id).collect();
         ids.sort_unstable();

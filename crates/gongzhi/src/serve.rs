@@ -376,10 +376,8 @@ async fn inboxes(
             checkpoint,
         )
         .await?;
-        inboxes.push(
-            Inbox::with_checkpoint(local.clone(), feed, consumer)
-                .with_partition(settings.partition),
-        );
+        // The feed hands over this copy's share only.
+        inboxes.push(Inbox::with_checkpoint(local.clone(), feed, consumer));
     }
     Ok(inboxes)
 }
